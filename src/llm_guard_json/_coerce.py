@@ -1,0 +1,444 @@
+"""Stage: walk the value and the schema together and coerce the value to what the schema asks.
+
+The generic rules of CANONICAL.md (keys 4, null-likes 6, text to list 7, scalars 5/8,
+enums 9, keyed objects 10) and clarifications 1, 7, 13, 14; a field's `x-canonical`
+canonicalizer runs first and the generic rules finish its output. Defaults are filled
+and keys put in schema order here too (the "complete" step), since both need the walk.
+
+Clarification 1, the retreat: a node whose value cannot be made valid becomes null if it
+admits null, else it is removed from its object or array; a required one removed makes
+its object invalid in turn. Every step is a Deviation at the value's canonical path.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from ._deviation import Deviation
+from ._field import Field
+from ._scalars import (
+    admits,
+    enum_values,
+    kind,
+    leaf_ok,
+    search_pattern,
+    to_boolean,
+    to_enum,
+    to_number,
+    to_string,
+    wanted_types,
+)
+from ._schema import Schema
+from ._text import fold_key, is_null_like, split_text
+from ._types import JSON, Canonicalizers, Path, SchemaNode
+
+
+class _Absent:
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+#: Returned for a value that is removed (its key dropped, or its item left out).
+ABSENT: Final = _Absent()
+_UNION = ("anyOf", "oneOf")
+_WANT_ORDER = ("object", "array", "integer", "number", "boolean", "string")
+
+
+def allows_null(node: SchemaNode, resolve: Any = None) -> bool:
+    """Whether null is valid for the node (through `type`, `enum` or a union branch)."""
+    types = wanted_types(node)
+    if types is not None and "null" in types:
+        return True
+    for key in _UNION:
+        for branch in node.get(key) or ():
+            if allows_null(resolve(branch) if resolve else branch, resolve):
+                return True
+    return False
+
+
+def _brief(value: JSON) -> str:
+    """A value as JSON text, cut to 80 characters, for a deviation's detail."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+@dataclass
+class Walk:
+    """One coercion walk: its settings, the deviations found, and raw -> canonical paths."""
+
+    schema: Schema
+    canonicalizers: Canonicalizers
+    deviations: list[Deviation] = field(default_factory=list)
+    moves: dict[Path, Path] = field(default_factory=dict)
+
+    def note(self, code: str, path: Path, detail: str) -> None:
+        self.deviations.append(Deviation(code, path, detail))
+
+    def lost(self, path: Path, value: JSON, why: str = "") -> None:
+        self.note("lost.value", path, f"{_brief(value)} could not be made valid{': ' + why if why else ''}")
+
+    # -- the dispatch ---------------------------------------------------------------
+
+    def value(self, v: JSON, node: Any, path: Path, raw: Path, key: str | None = None) -> tuple[JSON, bool]:
+        """Coerce `v` to `node`: (value or ABSENT, valid). Invalid: already reported lost."""
+        node = self.schema.resolve(node)
+        self.moves[raw] = path
+        if not node:
+            return v, True
+        if any(k in node for k in _UNION):
+            return self._union(v, node, path, raw, key)
+        if is_null_like(v):
+            return self._null_like(v, node, path)
+        name = node.get("x-canonical")
+        if isinstance(name, str) and name in self.canonicalizers:
+            v = self._canonical(name, v, node, path, key)
+            if is_null_like(v):
+                return self._null_like(v, node, path)
+        out, ok = self._shape(v, node, path, raw, key)
+        if not ok and allows_null(node, self.schema.resolve):
+            self.note("lost.value", path, f"{_brief(v)} could not be made valid; set to null")
+            return None, True
+        return out, ok
+
+    def _canonical(self, name: str, v: JSON, node: SchemaNode, path: Path, key: str | None) -> JSON:
+        out, devs = self.canonicalizers[name](v, Field(node, key, self.schema.resolve))
+        self.deviations.extend(d.under(path) for d in devs)
+        return out
+
+    def _null_like(self, v: JSON, node: SchemaNode, path: Path) -> tuple[JSON, bool]:
+        types = wanted_types(node)
+        if allows_null(node, self.schema.resolve):
+            if v is not None:
+                self.note("coerce.null_like", path, f"{_brief(v)} means no value: null")
+            return None, True
+        if v is not None and enum_values(node) is not None and to_enum(v, node) == (v, None):
+            return v, True  # an enum value that happens to read like a null-like ("无")
+        if types is not None and "array" in types:
+            self.note("coerce.null_like", path, f"{_brief(v)} means no value: []")
+            return [], True
+        self.note("coerce.null_like", path, f"{_brief(v)} means no value: removed")
+        return ABSENT, True
+
+    def _shape(self, v: JSON, node: SchemaNode, path: Path, raw: Path, key: str | None) -> tuple[JSON, bool]:
+        types = wanted_types(node)
+        if enum_values(node) is not None and kind(v) not in ("object", "array"):
+            return self._enum(v, node, path)
+        k = kind(v)
+        if admits(types, k):
+            if k == "object":
+                return self._object(v, node, path, raw)
+            if k == "array":
+                return self._array(v, node, path, raw)
+            return self._leaf(v, node, path)
+        if k == "number" and types is not None and "integer" in types:
+            return self._convert(v, node, path, raw, key, ("integer",))
+        return self._convert(v, node, path, raw, key, [t for t in _WANT_ORDER if types and t in types])
+
+    def _leaf(self, v: JSON, node: SchemaNode, path: Path) -> tuple[JSON, bool]:
+        if leaf_ok(v, node):
+            return v, True
+        self.lost(path, v, "it breaks the field's constraints")
+        return v, False
+
+    def _enum(self, v: JSON, node: SchemaNode, path: Path) -> tuple[JSON, bool]:
+        if isinstance(v, list) and len(v) == 1:
+            self.note("coerce.list_to_scalar", path, "a list of one was unwrapped")
+            v = v[0]
+        converted = to_enum(v, node)
+        if converted is None:
+            self.lost(path, v, f"not one of {enum_values(node)}")
+            return v, False
+        out, code = converted
+        if code:
+            self.note(code, path, f"{_brief(v)} -> {_brief(out)}")
+        return out, True
+
+    def _convert(
+        self, v: JSON, node: SchemaNode, path: Path, raw: Path, key: str | None, wants: list[str] | tuple[str, ...]
+    ) -> tuple[JSON, bool]:
+        for want in wants:
+            if want == "object":
+                result = self._to_object(v, node, path, raw, key)
+            elif want == "array":
+                result = self._to_array(v, node, path, raw, key)
+            else:
+                result = self._to_scalar(v, node, path, want)
+            if result is not None:
+                return result
+        self.lost(path, v, f"a {kind(v)} where {'/'.join(wants) or 'nothing'} is wanted")
+        return v, False
+
+    def _to_scalar(self, v: JSON, node: SchemaNode, path: Path, want: str) -> tuple[JSON, bool] | None:
+        if isinstance(v, list) and len(v) == 1 and kind(v[0]) not in ("object", "array"):
+            self.note("coerce.list_to_scalar", path, "a list of one was unwrapped")
+            return self.value(v[0], node, path, path + (0,))
+        if want in ("integer", "number"):
+            converted = to_number(v, integer=want == "integer")
+        elif want == "boolean":
+            converted = to_boolean(v)
+        else:
+            converted = to_string(v)
+        if converted is None:
+            return None
+        out, code = converted
+        if code:
+            self.note(code, path, f"{_brief(v)} -> {_brief(out)}")
+        return self._leaf(out, node, path)
+
+    # -- objects ---------------------------------------------------------------------
+
+    def _to_object(self, v: JSON, node: SchemaNode, path: Path, raw: Path, key: str | None) -> tuple[JSON, bool] | None:
+        if isinstance(v, list) and len(v) == 1 and isinstance(v[0], dict):
+            self.note("coerce.list_to_scalar", path, "a list of one object was unwrapped")
+            return self._object(v[0], node, path, raw + (0,))
+        decoded = _json_in_string(v, dict)
+        if decoded is not None:
+            self.note("coerce.json_in_string", path, "a string holding a JSON object was decoded")
+            return self._object(decoded, node, path, raw)
+        return None
+
+    def _object(self, v: dict[str, JSON], node: SchemaNode, path: Path, raw: Path) -> tuple[JSON, bool]:
+        props: Mapping[str, Any] = node.get("properties") or {}
+        chosen = self._match_keys(v, node, path)
+        out: dict[str, JSON] = {}
+        given_but_lost: set[str] = set()
+        for prop, (k, item) in chosen.items():
+            sub = props[prop] if prop in props else _extra_schema(node, prop)
+            result, ok = self.value(item, sub, path + (prop,), raw + (k,), key=k)
+            if not ok:
+                given_but_lost.add(prop)
+            if result is ABSENT or not ok:
+                continue
+            out[prop] = result
+        ordered = self._complete(out, props, path)
+        if [p for p in chosen if p in props] != [p for p in props if p in chosen]:
+            self.note("key.order", path, "keys were put in the schema's order")
+        missing = [r for r in node.get("required") or () if r not in ordered]
+        for name in missing:
+            if name not in given_but_lost:
+                self.note("missing.required", path + (name,), f"required property {name!r} is absent")
+        if missing:
+            self.lost(path, v, f"required {missing} missing")
+            return ordered, False
+        return ordered, True
+
+    def _complete(self, out: dict[str, JSON], props: Mapping[str, Any], path: Path) -> dict[str, JSON]:
+        ordered: dict[str, JSON] = {}
+        for prop, sub in props.items():
+            if prop in out:
+                ordered[prop] = out[prop]
+                continue
+            resolved = self.schema.resolve(sub)
+            if "default" in resolved:
+                ordered[prop] = copy.deepcopy(resolved["default"])
+                self.note("default", path + (prop,), f"absent; filled with the default {_brief(resolved['default'])}")
+        ordered.update((k, val) for k, val in out.items() if k not in props)
+        return ordered
+
+    def _match_keys(self, v: dict[str, JSON], node: SchemaNode, path: Path) -> dict[str, tuple[str, JSON]]:
+        """Property -> (the model's key, its value), by rule 4 and clarification 8."""
+        table = _key_table(self.schema, node)
+        chosen: dict[str, tuple[str, JSON]] = {}
+        rank: dict[str, tuple[bool, int]] = {}
+        for k, item in v.items():
+            found = table.get(k) or table.get("\0" + fold_key(k)) or table.get("\1" + fold_key(k))
+            if found is None:
+                if _extra_schema(node, k) is None:
+                    self.note("key.unknown", path + (k,), f"key {k!r} matches no property; dropped")
+                    continue
+                found = (k, 0)
+            prop, quality = found
+            here = (not is_null_like(item), -quality)
+            if prop in chosen:
+                self.note("key.duplicate", path + (prop,), f"keys {chosen[prop][0]!r} and {k!r} both name {prop!r}")
+                if here < rank[prop]:
+                    continue
+            chosen[prop], rank[prop] = (k, item), here
+            if quality:
+                code = "key.case" if quality == 1 else "key.alias"
+                self.note(code, path + (prop,), f"key {k!r} read as {prop!r}")
+        return chosen
+
+    # -- arrays ----------------------------------------------------------------------
+
+    def _to_array(self, v: JSON, node: SchemaNode, path: Path, raw: Path, key: str | None) -> tuple[JSON, bool] | None:
+        items = self.schema.resolve(node.get("items", {}))
+        item_types = wanted_types(items)
+        if isinstance(v, dict):
+            return self._object_to_array(v, node, items, path, raw)
+        decoded = _json_in_string(v, list)
+        if decoded is not None:
+            self.note("coerce.json_in_string", path, "a string holding a JSON array was decoded")
+            return self._array(decoded, node, path, raw)
+        if isinstance(v, str) and admits(item_types, "string"):
+            parts = split_text(v, node.get("x-keep-whole") or ())
+            code = "coerce.scalar_to_list" if parts == [v] else "coerce.text_to_list"
+            self.note(code, path, f"{_brief(v)} -> {len(parts)} items")
+            return self._array(parts, node, path, path)
+        self.note("coerce.scalar_to_list", path, f"{_brief(v)} wrapped in a list")
+        return self._array([v], node, path, raw)
+
+    def _object_to_array(
+        self, v: dict[str, JSON], node: SchemaNode, items: SchemaNode, path: Path, raw: Path
+    ) -> tuple[JSON, bool] | None:
+        if not admits(wanted_types(items), "object"):
+            return None
+        table = _key_table(self.schema, items)
+        fits = any(k in table or "\0" + fold_key(k) in table or "\1" + fold_key(k) in table for k in v)
+        key_field = items.get("x-key-field")
+        if fits or not isinstance(key_field, str):
+            self.note("coerce.object_to_list", path, "one object wrapped in a list")
+            return self._array([v], node, path, raw)
+        self.note("coerce.keyed_object", path, f"object keyed by {key_field!r} became a list")
+        return self._array(self._keyed_items(v, node, items, key_field, path), node, path, path)
+
+    def _keyed_items(self, v: dict[str, JSON], node: SchemaNode, items: SchemaNode, key_field: str, path: Path) -> list[JSON]:
+        """Rule 10 and clarification 7: one item per key, the key in `key_field`."""
+        out: list[JSON] = []
+        props: Mapping[str, Any] = items.get("properties") or {}
+        others = [p for p in props if p != key_field and admits(wanted_types(self.schema.resolve(props[p])), "string")
+                  and (wanted_types(self.schema.resolve(props[p])) or set()) <= {"string", "null"}]
+        canonical = node.get("x-canonical")
+        for k, val in v.items():
+            if isinstance(val, dict):
+                out.append({key_field: k, **val})
+            elif isinstance(val, str) and isinstance(canonical, str) and canonical in self.canonicalizers:
+                text = f"{k} {val}"
+                shaped = self._canonical(canonical, text, node, path, None)
+                out.extend(shaped if isinstance(shaped, list) else [shaped])
+            elif len(others) == 1 and not isinstance(val, list):
+                out.append({key_field: k, others[0]: val})
+            else:
+                self.lost(path + (k,), val, f"no property of the item takes the value of {k!r}")
+                out.append({key_field: k})
+        return out
+
+    def _array(self, v: list[JSON], node: SchemaNode, path: Path, raw: Path) -> tuple[JSON, bool]:
+        prefix = node.get("prefixItems") or []
+        strip = tuple(node.get("x-strip-prefixes") or ())
+        out: list[JSON] = []
+        for i, item in enumerate(v):
+            sub = prefix[i] if i < len(prefix) else node.get("items", {})
+            here = path + (len(out),)
+            if isinstance(item, str) and strip:
+                item = self._strip_prefix(item, strip, here)
+            if is_null_like(item) and not allows_null(self.schema.resolve(sub), self.schema.resolve):
+                self.note("coerce.null_like", here, f"null-like item {_brief(item)} dropped")
+                continue
+            result, ok = self.value(item, sub, here, raw + (i,))
+            if result is not ABSENT and ok:
+                out.append(result)
+        if node.get("uniqueItems") is True:
+            out = self._unique(out, path)
+        return out, True
+
+    def _strip_prefix(self, item: str, prefixes: tuple[str, ...], path: Path) -> str:
+        for p in prefixes:
+            if item.startswith(p) and len(item) > len(p):
+                self.note("coerce.strip_prefix", path, f"prefix {p!r} removed from {_brief(item)}")
+                return item[len(p):].strip()
+        return item
+
+    def _unique(self, items: list[JSON], path: Path) -> list[JSON]:
+        seen: list[JSON] = []
+        for item in items:
+            if item in seen:
+                self.note("coerce.duplicate", path, f"duplicate item {_brief(item)} dropped")
+            else:
+                seen.append(item)
+        return seen
+
+    # -- unions ----------------------------------------------------------------------
+
+    def _union(self, v: JSON, node: SchemaNode, path: Path, raw: Path, key: str | None) -> tuple[JSON, bool]:
+        if is_null_like(v) and allows_null(node, self.schema.resolve):
+            if v is not None:
+                self.note("coerce.null_like", path, f"{_brief(v)} means no value: null")
+            return None, True
+        best: tuple[float, JSON, list[Deviation], dict[Path, Path]] | None = None
+        branches = [b for k in _UNION for b in node.get(k) or ()]
+        for branch in branches:
+            trial = Walk(self.schema, self.canonicalizers)
+            out, ok = trial.value(v, branch, path, raw, key)
+            if not ok or out is ABSENT:
+                continue
+            cost = sum(d.weight for d in trial.deviations)
+            if best is None or cost < best[0]:
+                best = (cost, out, trial.deviations, trial.moves)
+        if best is None:
+            self.lost(path, v, "it fits none of the alternatives")
+            return v, False
+        self.deviations.extend(best[2])
+        self.moves.update(best[3])
+        return best[1], True
+
+
+def _json_in_string(v: JSON, want: type) -> Any:
+    if not isinstance(v, str) or not v.strip().startswith(("{", "[")):
+        return None
+    try:
+        decoded = json.loads(v)
+    except (ValueError, RecursionError):
+        return None
+    return decoded if isinstance(decoded, want) else None
+
+
+def _extra_schema(node: SchemaNode, key: str) -> Any:
+    """The subschema for a key that is no property: patternProperties, else additionalProperties.
+
+    None when the key is not allowed at all.
+    """
+    for pattern, sub in (node.get("patternProperties") or {}).items():
+        if search_pattern(pattern, key):
+            return sub
+    extra = node.get("additionalProperties", True)
+    return None if extra is False else extra
+
+
+def _key_table(schema: Schema, node: SchemaNode) -> dict[str, tuple[str, int]]:
+    """Key -> (property, quality): exact 0, folded 1 (prefix \\0), alias 2 (prefix \\1)."""
+    cached = schema.cache.get(("keys", id(node)))
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    table: dict[str, tuple[str, int]] = {}
+    for prop, sub in (node.get("properties") or {}).items():
+        table.setdefault(prop, (prop, 0))
+        table.setdefault("\0" + fold_key(prop), (prop, 1))
+        for alias in schema.resolve(sub).get("x-aliases") or ():
+            table.setdefault("\1" + fold_key(alias), (prop, 2))
+    schema.cache[("keys", id(node))] = table
+    return table
+
+
+#: Wrapper keys unwrapped at the root whatever the inner object holds (rule 3).
+WRAPPER_KEYS = frozenset({"resume", "data", "result", "results", "output", "response", "answer", "json"})
+
+
+def unwrap_root(v: JSON, schema: Schema, depth: int = 0) -> tuple[JSON, Path, list[Deviation]]:
+    """Rule 3 and clarification 4: (inner value, the raw path to it, deviations).
+
+    A one-key object whose key is no property is unwrapped when the key is a known wrapper
+    name (the schema's title and root `x-aliases` count) or the inner object fits the
+    schema better, judged after unwrapping the level inside; at most two levels.
+    """
+    root = schema.resolve(schema.root)
+    if depth >= 2 or not isinstance(v, dict) or len(v) != 1:
+        return v, (), []
+    (key, inner), = v.items()
+    table = _key_table(schema, root)
+    if not isinstance(inner, dict) or key in table or "\0" + fold_key(key) in table:
+        return v, (), []
+    inner, inner_path, devs = unwrap_root(inner, schema, depth + 1)
+    names = WRAPPER_KEYS | {fold_key(n) for n in (root.get("x-aliases") or ())}
+    names |= {fold_key(str(root.get("title", ""))), fold_key(schema.name)}
+    if fold_key(key) in names or _fit(inner, table) > _fit(v, table):
+        return inner, (key,) + inner_path, [Deviation("wrapper", (), f"wrapper {key!r} removed"), *devs]
+    return v, (), []
+
+
+def _fit(v: dict[str, JSON], table: Mapping[str, tuple[str, int]]) -> int:
+    return sum(1 for k in v if k in table or "\0" + fold_key(k) in table or "\1" + fold_key(k) in table)

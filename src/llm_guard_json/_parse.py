@@ -1,0 +1,518 @@
+"""Stage: candidate text -> JSON value. `json.loads` first; if it fails, a tolerant parser that logs each repair.
+
+The repair parser keeps its open containers on a list, not the call stack, so no input reaches
+Python's recursion limit, and every character is read O(1) times. It accepts:
+    text   = junk* value junk*       junk: whitespace, comments, text before the first { [ (stray_text)
+    object = { (key :? value ,?)* }   array = [ (value ,?)* ]   , may be ， or 、   : may be ：
+    value  = object | array | string | number | true false null | literal | word
+    string = "…" | '…' | “…” | ‘…’ | 「…」 (each closed only by its own closer)
+    key    = string | word up to : on its line
+Repairs (code: when): repair.trailing_comma `,` before a closer; repair.missing_comma two
+members/items with no separator (also `key: value` lines); repair.missing_colon; repair.single_quotes;
+repair.unquoted_key; repair.unquoted_value a word read up to `,` `}` `]` or line end, trimmed
+(`1,299.50` as an object value stays text for the schema stage); repair.comment `//` `/* */` `#`;
+repair.python_literal True False None; repair.js_literal undefined NaN Infinity (also a number too
+big for a float) -> null; repair.fullwidth `｛｝［］，、：` “” ‘’ 「」 or U+3000 used as syntax;
+repair.escape an invalid escape kept as text, a raw control character kept, `\\b`/`\\f` before a
+letter read as a backslash (LaTeX, Windows paths); repair.stray_text skipped characters;
+repair.mismatched_closer `]` closing `{` or the reverse, read as the right one.
+A value string ends at the first quote followed by what may follow a value (`,` then a key, `}`,
+`]`, a line end...), else at its first quote: `"He said "hi, there" and left"` stays one string.
+Truncation (CANONICAL.md clarification 11): at the end of the text open containers are closed
+(repair.missing_closer); the last scalar the cut may have shortened, an unclosed string or a
+number, literal or word running into the end, is dropped with its key (repair.truncated_value);
+a key with no value is dropped (repair.dangling_key). Containers nested deeper than `max_depth`
+are skipped whole (limit.depth). One deviation per (code, container): first line:col and a count.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ._deviation import Deviation
+from ._errors import ConfigError
+from ._extract import escaped_at, value_end
+from ._types import JSON, Path
+
+
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __reduce__(self) -> str:
+        return "MISSING"
+
+
+#: The value of a candidate from which nothing could be read.
+MISSING: Final = _Missing()
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A candidate's value (MISSING when none could be read) and the repairs it needed."""
+
+    value: JSON
+    deviations: tuple[Deviation, ...]
+
+
+_OPEN = {"{": "{", "[": "[", "｛": "{", "［": "["}
+_CLOSE = {"}": "{", "]": "[", "｝": "{", "］": "["}
+_COMMAS = ",，、"
+_COLONS = ":："
+_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」"}
+_FULLWIDTH = frozenset("｛｝［］，、：“‘「\u3000")
+_LITERALS: dict[str, tuple[JSON, str]] = {
+    "true": (True, ""), "false": (False, ""), "null": (None, ""),
+    "True": (True, "repair.python_literal"), "False": (False, "repair.python_literal"),
+    "None": (None, "repair.python_literal"), "undefined": (None, "repair.js_literal"),
+    "NaN": (None, "repair.js_literal"), "Infinity": (None, "repair.js_literal"),
+    "-Infinity": (None, "repair.js_literal"), "+Infinity": (None, "repair.js_literal"),
+}
+_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "'": "'"}
+_KEY, _COLON, _VALUE, _NEXT = range(4)  # what a container expects next
+_MAX_PER_CODE = 20  # containers named one by one per code; the rest are summed into one deviation
+
+_WS = re.compile(r"[ \t\r\n]*+")
+_START = re.compile(r"[{\[｛［]")
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?(?:[eE][-+]?[0-9]++)?")
+_LITERAL = re.compile(r"[-+]?Infinity|NaN|undefined|true|false|null|True|False|None")
+_SIGNED = re.compile(r"[-+.]?(?:[0-9]|Infinity)")
+_THOUSANDS = re.compile(r"-?[0-9]{1,3}(?:,[0-9]{3})++(?:\.[0-9]++)?(?=[ \t]*+(?:[,}\n\r，｝]|//|/\*))")
+_ENDS = r"""[,}\]，｝］、\n\r"'“‘「{\[｛［#]|//|/\*|\Z"""
+_TOKEN_END = re.compile(rf"[ \t]*+(?:{_ENDS})")
+_NUMBER_END = re.compile(rf"[ \t]*+(?:{_ENDS})|[ \t]++[-0-9]")  # `1 2`: missing comma, not a word
+_BARE_KEY = re.compile(r"[^:：,，{}\[\]｛｝［］\"\n\r]*+")
+_BARE_VALUE = re.compile(r"(?:[^,}\]，｝］\n\r \t]|[ \t](?!//|/\*))*+")
+_STRAY = re.compile(r"(?:[^\w\s\"'“‘「{}\[\]｛｝［］,，、:：/#$+\-.]|[+\-.](?![0-9]|Infinity)|/(?![/*]))++")
+_CONTROL = re.compile(r"[\x00-\x1f]")
+_ESCAPE = re.compile(r"\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(.))", re.S)
+# What may follow a closing quote of a value, so that an inner, unescaped quote does not close it.
+_AFTER_MEMBER = r"""\s*+(?:["'“‘「{\[｛［}\]｝］#]|\Z|//|/\*|[^\W\d][\w$-]*+[ \t]*+[:：])"""
+_END_IN_OBJECT = rf"""[ \t]*+(?:[}}\]｝］\r\n"“‘「]|\Z|//|/\*|[,，、]{_AFTER_MEMBER})"""
+_END_IN_ARRAY = r"""[ \t]*+(?:[,，、}\]｝］\r\n"“‘「:：]|\Z|//|/\*)"""
+_GOOD_CLOSE = {
+    (close, in_object): re.compile(re.escape(close) + f"(?={_END_IN_OBJECT if in_object else _END_IN_ARRAY})")
+    for close in set(_QUOTES.values()) for in_object in (True, False)
+}
+
+
+def _end(pattern: re.Pattern[str], text: str, i: int) -> int:
+    m = pattern.match(text, i)
+    return i if m is None else m.end()
+
+
+class _Log:
+    """Repairs, one entry per (code, container path): [count, first position, what]."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.entries: dict[tuple[str, Path], list[Any]] = {}
+        self.per_code: dict[str, int] = {}
+        self.overflow: dict[str, list[Any]] = {}
+
+    def add(self, code: str, path: Path, pos: int, what: str, count: int = 1) -> None:
+        entry = self.entries.get((code, path))
+        if entry is None and self.per_code.get(code, 0) >= _MAX_PER_CODE:
+            entry = self.overflow.setdefault(code, [0, pos, what + " (and in other places)"])
+        elif entry is None:
+            self.per_code[code] = self.per_code.get(code, 0) + 1
+            entry = self.entries[(code, path)] = [0, pos, what]
+        entry[0] += count
+
+    def merge(self, other: _Log) -> None:
+        for (code, path), (count, pos, what) in other.entries.items():
+            self.add(code, path, pos, what, count)
+
+    def deviations(self) -> tuple[Deviation, ...]:
+        rows = [(pos, code, path, count, what) for (code, path), (count, pos, what) in self.entries.items()]
+        rows += [(pos, code, (), count, what) for code, (count, pos, what) in self.overflow.items()]
+        rows.sort(key=lambda r: r[0])
+        line, line_start, at, out = 1, 0, 0, []
+        for pos, code, path, count, what in rows:  # positions ascend, so counting lines stays linear
+            line += self.text.count("\n", at, pos)
+            line_start = max(line_start, self.text.rfind("\n", at, pos) + 1)
+            at = pos
+            times = f" ({count} times)" if count > 1 else ""
+            out.append(Deviation(code, path, f"{what} at {line}:{pos - line_start + 1}{times}"))
+        return tuple(out)
+
+
+@dataclass(slots=True)
+class _Frame:
+    value: dict[str, JSON] | list[JSON]
+    path: Path
+    state: int
+    key: str | None = None
+    comma: bool = False  # the last token was a separator
+
+
+class _Parser:
+    def __init__(self, text: str, max_depth: int) -> None:
+        self.s, self.n, self.i, self.max_depth = text, len(text), 0, max_depth
+        self.stack: list[_Frame] = []
+        self.log = _Log(text)
+        self.memo: dict[tuple[str, bool], tuple[int, int]] = {}
+
+    def note(self, code: str, pos: int, what: str) -> None:
+        self.log.add(code, self.stack[-1].path if self.stack else (), pos, what)
+
+    def root(self) -> JSON:
+        self.space()
+        if self.i >= self.n:
+            return MISSING
+        if self.s[self.i] not in _OPEN:
+            value = self.root_scalar()
+            if value is not MISSING:
+                return value
+            m = _START.search(self.s, self.i)
+            if m is None:
+                return MISSING
+            self.note("repair.stray_text", self.i, "skipped text before the value")
+            self.i = m.start()
+        value = self.open(None)
+        self.run()
+        self.space()
+        if self.i < self.n:
+            self.note("repair.stray_text", self.i, "skipped text after the value")
+        return value
+
+    def root_scalar(self) -> JSON:
+        """A string, number or literal that is the whole text (a word alone is prose, not JSON)."""
+        start, log = self.i, self.log
+        self.log = _Log(self.s)
+        value: JSON = MISSING
+        if self.s[start] in _QUOTES:
+            text, closed = self.string(key=False, in_object=False)
+            value = text if closed else MISSING
+        elif (m := _NUMBER.match(self.s, start)) and _NUMBER_END.match(self.s, m.end()):
+            self.i = m.end()
+            value = self.number(m.group(), start)
+        elif (m := _LITERAL.match(self.s, start)) and _TOKEN_END.match(self.s, m.end()):
+            self.i = m.end()
+            value = self.literal(m.group(), start)
+        self.space()
+        if value is not MISSING and self.i >= self.n:
+            log.merge(self.log)
+        else:
+            self.i, value = start, MISSING
+        self.log = log
+        return value
+
+    def run(self) -> None:
+        while self.stack:
+            self.space()
+            if self.i >= self.n:
+                self.truncate()
+                return
+            c, top = self.s[self.i], self.stack[-1]
+            if c in _CLOSE:
+                self.close(top, c)
+            elif c in _COMMAS:
+                self.comma(top, c)
+            elif c in _COLONS:
+                self.colon(top, c)
+            elif isinstance(top.value, dict) and top.state in (_KEY, _NEXT):
+                self.key(top)
+            else:
+                self.item(top)
+
+    def space(self) -> None:
+        """Skip whitespace and comments."""
+        s, n = self.s, self.n
+        while (i := _end(_WS, s, self.i)) < n:
+            self.i, c = i, s[i]
+            if c == "#" or s.startswith("//", i):
+                j = s.find("\n", i)
+                self.i = n if j < 0 else j
+                self.note("repair.comment", i, "removed a comment")
+            elif s.startswith("/*", i):
+                j = s.find("*/", i + 2)
+                self.i = n if j < 0 else j + 2
+                self.note("repair.comment", i, "removed a comment")
+            elif c.isspace() or c in "\ufeff\u200b":
+                self.note("repair.fullwidth" if c == "\u3000" else "repair.stray_text", i, "skipped odd whitespace")
+                self.i = i + 1
+            else:
+                return
+        self.i = n
+
+    def stray(self) -> None:
+        self.note("repair.stray_text", self.i, "skipped characters that are not JSON")
+        self.i = max(_end(_STRAY, self.s, self.i), self.i + 1)
+
+    def close(self, top: _Frame, c: str) -> None:
+        if _CLOSE[c] != ("{" if isinstance(top.value, dict) else "["):
+            self.note("repair.mismatched_closer", self.i, f"read {c!r} as the closer of this container")
+        elif c in "｝］":
+            self.note("repair.fullwidth", self.i, "read a full-width bracket as JSON")
+        if top.key is not None:
+            self.note("repair.dangling_key", self.i, f"dropped the key {top.key!r}, which had no value")
+        elif top.comma:
+            self.note("repair.trailing_comma", self.i, "removed a comma before the closer")
+        self.stack.pop()
+        self.i += 1
+
+    def comma(self, top: _Frame, c: str) -> None:
+        if c != ",":
+            self.note("repair.fullwidth", self.i, f"read {c!r} as a comma")
+        if top.state == _NEXT:
+            top.state = _KEY if isinstance(top.value, dict) else _VALUE
+        elif top.key is not None:
+            self.note("repair.dangling_key", self.i, f"dropped the key {top.key!r}, which had no value")
+            top.key, top.state = None, _KEY
+        else:
+            self.note("repair.stray_text", self.i, "skipped an extra comma")
+        top.comma = True
+        self.i += 1
+
+    def colon(self, top: _Frame, c: str) -> None:
+        if top.state != _COLON:
+            self.note("repair.stray_text", self.i, "skipped a colon out of place")
+        else:
+            top.state = _VALUE
+            if c != ":":
+                self.note("repair.fullwidth", self.i, "read '：' as a colon")
+        self.i += 1
+
+    def key(self, top: _Frame) -> None:
+        i, c = self.i, self.s[self.i]
+        if c in _OPEN:
+            self.note("repair.stray_text", i, "skipped a value where a key was expected")
+            self.i = value_end(self.s, i, self.n)
+            return
+        if c not in _QUOTES and not (c.isalnum() or c in "_$"):
+            self.stray()
+            return
+        if top.state == _NEXT:
+            self.note("repair.missing_comma", i, "added a missing comma")
+        top.comma, top.state = False, _COLON
+        if c in _QUOTES:
+            name, closed = self.string(key=True, in_object=True)
+            if not closed:
+                self.note("repair.dangling_key", i, "dropped a key cut off by the end of the text")
+                top.state = _NEXT
+                return
+        else:
+            self.i = _end(_BARE_KEY, self.s, i)
+            name = self.s[i : self.i].strip()
+            self.note("repair.unquoted_key", i, "quoted an unquoted key")
+        top.key = name
+
+    def item(self, top: _Frame) -> None:
+        s, i = self.s, self.i
+        c = s[i]
+        if not (c in _OPEN or c in _QUOTES or c.isalnum() or c in "_$" or _SIGNED.match(s, i)):
+            self.stray()
+            return
+        if top.state == _NEXT:
+            self.note("repair.missing_comma", i, "added a missing comma")
+        elif top.state == _COLON:
+            self.note("repair.missing_colon", i, "added a missing colon")
+        top.comma = False
+        if c in _OPEN:
+            self.open(top)
+            return
+        value, complete = self.scalar(isinstance(top.value, dict))
+        if complete:
+            self.attach(top, value)
+        else:
+            self.note("repair.truncated_value", i, "dropped the last value, cut off by the end of the text")
+            top.key, top.state = None, _NEXT
+
+    def attach(self, top: _Frame, value: JSON) -> None:
+        if isinstance(top.value, list):
+            top.value.append(value)
+        else:
+            top.value[top.key or ""] = value
+        top.key, top.state = None, _NEXT
+
+    def open(self, parent: _Frame | None) -> JSON:
+        c = self.s[self.i]
+        if parent is not None and len(self.stack) >= self.max_depth:
+            self.note("limit.depth", self.i, f"skipped a container nested deeper than {self.max_depth}")
+            self.i = value_end(self.s, self.i, self.n)
+            parent.key, parent.state = None, _NEXT
+            return None
+        value: dict[str, JSON] | list[JSON] = {} if _OPEN[c] == "{" else []
+        path: Path = ()
+        if parent is not None:
+            part = len(parent.value) if isinstance(parent.value, list) else parent.key or ""
+            path = (*parent.path, part)
+            self.attach(parent, value)
+        self.stack.append(_Frame(value, path, _KEY if isinstance(value, dict) else _VALUE))
+        if c in _FULLWIDTH:
+            self.note("repair.fullwidth", self.i, "read a full-width bracket as JSON")
+        self.i += 1
+        return value
+
+    def truncate(self) -> None:
+        top = self.stack[-1]
+        if top.key is not None:
+            self.note("repair.dangling_key", self.n, f"dropped the key {top.key!r}, which had no value")
+        self.note("repair.missing_closer", self.n, f"closed {len(self.stack)} container(s) left open at the end")
+        self.stack.clear()
+
+    def scalar(self, in_object: bool) -> tuple[JSON, bool]:
+        """(value, complete): a value running into the end of the text may be cut short."""
+        s, i = self.s, self.i
+        if s[i] in _QUOTES:
+            return self.string(key=False, in_object=in_object)
+        if in_object and (m := _THOUSANDS.match(s, i)):
+            self.i = m.end()
+            self.note("repair.unquoted_value", i, "kept a number with thousands separators as text")
+            return m.group(), True
+        if (m := _NUMBER.match(s, i)) and _NUMBER_END.match(s, m.end()):
+            self.i = m.end()
+            return (None, False) if self.i >= self.n else (self.number(m.group(), i), True)
+        if (m := _LITERAL.match(s, i)) and _TOKEN_END.match(s, m.end()):
+            self.i = m.end()
+            return (None, False) if self.i >= self.n else (self.literal(m.group(), i), True)
+        self.i = _end(_BARE_VALUE, s, i)
+        if self.i >= self.n:
+            return None, False
+        self.note("repair.unquoted_value", i, "quoted an unquoted value")
+        return s[i : self.i].strip(), True
+
+    def number(self, token: str, pos: int) -> JSON:
+        if not any(c in token for c in ".eE"):
+            try:
+                return int(token)
+            except ValueError:  # longer than int()'s digit limit
+                pass
+        value = float(token)
+        if math.isfinite(value):
+            return value
+        self.note("repair.js_literal", pos, f"a number too large for a float, {token[:20]}..., became null")
+        return None
+
+    def literal(self, word: str, pos: int) -> JSON:
+        value, code = _LITERALS[word]
+        if code:
+            self.note(code, pos, f"read {word} as {json.dumps(value)}")
+        return value
+
+    def string(self, *, key: bool, in_object: bool) -> tuple[str, bool]:
+        """Read a quoted string at self.i: (text, closed). Keys end at their first closing quote."""
+        start, opener = self.i + 1, self.s[self.i]
+        close = _QUOTES[opener]
+        if opener == "'":
+            self.note("repair.single_quotes", self.i, "re-quoted a single-quoted string")
+        elif opener != '"':
+            self.note("repair.fullwidth", self.i, f"read {opener}…{close} as string quotes")
+        end = -1 if key else self.good_close(close, start, in_object)
+        if end < 0:
+            end = start
+            while (end := self.s.find(close, end)) >= 0 and escaped_at(self.s, end):
+                end += 1
+        if end < 0:
+            self.i = self.n
+            return "", False
+        self.i = end + 1
+        raw = self.s[start:end]
+        inner = raw.find('"') if opener == '"' else -1  # an apostrophe inside '…' is single_quotes' business
+        while inner >= 0 and escaped_at(raw, inner):
+            inner = raw.find('"', inner + 1)
+        if inner >= 0:
+            self.note("repair.escape", start + inner, "kept unescaped quotes inside a string as text")
+        return self.unescape(raw, start), True
+
+    def good_close(self, close: str, start: int, in_object: bool) -> int:
+        """First unescaped `close` at or after `start` that is followed by what may follow a value.
+
+        Remembered per pattern: a later search from inside the span already searched reuses the
+        answer, so no part of the text is searched twice.
+        """
+        memo = self.memo.get((close, in_object))
+        if memo is not None and memo[0] <= start and (memo[1] < 0 or start <= memo[1]):
+            return memo[1]
+        pattern, pos, found = _GOOD_CLOSE[(close, in_object)], start, -1
+        while (m := pattern.search(self.s, pos)) is not None:
+            if not escaped_at(self.s, m.start()):
+                found = m.start()
+                break
+            pos = m.start() + 1
+        self.memo[(close, in_object)] = (start, found)
+        return found
+
+    def unescape(self, raw: str, pos: int) -> str:
+        if _CONTROL.search(raw):
+            self.note("repair.escape", pos, "kept a raw control character in a string")
+        if "\\" not in raw:
+            return raw
+        odd: list[str] = []
+
+        def one(m: re.Match[str]) -> str:
+            if m.group(1):
+                high, low = int(m.group(1), 16), int(m.group(2), 16)
+                return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+            if m.group(3):
+                return chr(int(m.group(3), 16))
+            ch = m.group(4)
+            letter_next = raw[m.end() : m.end() + 1].isascii() and raw[m.end() : m.end() + 1].isalpha()
+            if ch in _SIMPLE_ESCAPES and not (ch in "bf" and letter_next):
+                return _SIMPLE_ESCAPES[ch]
+            odd.append(ch)
+            return "\\" + ch
+
+        out = _ESCAPE.sub(one, raw)
+        if odd:
+            self.note("repair.escape", pos, f"kept {len(odd)} invalid escape(s) such as \\{odd[0]} as text")
+        return out
+
+
+def _reject(word: str) -> JSON:
+    raise ValueError(word)
+
+
+def _finite(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise ValueError(token)
+    return value
+
+
+def _too_deep(text: str, value: JSON, limit: int) -> bool:
+    if not isinstance(value, dict | list) or text.count("{") + text.count("[") <= limit:
+        return False
+    todo: list[tuple[JSON, int]] = [(value, 1)]
+    while todo:
+        node, depth = todo.pop()
+        if depth > limit:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        todo.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
+
+
+def _check(max_depth: int) -> None:
+    if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
+        raise ConfigError(f"max_depth must be a positive int, not {max_depth!r}")
+
+
+def repair(text: str, *, max_depth: int = 100) -> Parsed:
+    """The tolerant parser alone, without the `json.loads` fast path."""
+    _check(max_depth)
+    parser = _Parser(text, max_depth)
+    value = parser.root()
+    return Parsed(value, parser.log.deviations())
+
+
+def parse(text: str, *, max_depth: int = 100) -> Parsed:
+    """Read one candidate: valid JSON as is (no deviations), anything else repaired and logged."""
+    _check(max_depth)
+    try:
+        value = json.loads(text, parse_constant=_reject, parse_float=_finite)
+    except (ValueError, RecursionError):
+        return repair(text, max_depth=max_depth)
+    if _too_deep(text, value, max_depth):
+        return repair(text, max_depth=max_depth)
+    return Parsed(value, ())
+
+
+__all__ = ["MISSING", "Parsed", "parse", "repair"]

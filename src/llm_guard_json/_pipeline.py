@@ -1,0 +1,158 @@
+"""normalize(): raw text -> candidates -> parse -> coerce -> validate -> score, best candidate wins.
+
+Clarification 2: every candidate runs the whole flow; the winner is ok first, then the
+higher score, then the later one. Bad output never raises; bad arguments do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._coerce import ABSENT, Walk, unwrap_root
+from ._deviation import Deviation, check_weights, reweigh, score
+from ._errors import ConfigError
+from ._extract import extract
+from ._parse import MISSING, parse
+from ._result import Result, canonical_text
+from ._scalars import wanted_types
+from ._schema import Schema, as_schema
+from ._types import JSON, Canonicalizers, Path
+
+#: Outputs longer than this many characters are cut before anything else (`limit.size`).
+MAX_CHARS = 2_000_000
+_SCALARS = {"string", "number", "integer", "boolean", "null"}
+
+
+def _text_of(raw: Any) -> tuple[str, list[Deviation]]:
+    if isinstance(raw, bytes | bytearray):
+        text = bytes(raw).decode("utf-8", errors="replace")
+        bad = "\ufffd" in text and "\ufffd".encode() not in raw
+        return text, [Deviation("input.decode", (), "invalid UTF-8 replaced")] if bad else []
+    if not isinstance(raw, str):
+        raise ConfigError(f"normalize() takes the model output as str or bytes, not {type(raw).__name__}")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        text = raw.encode("utf-8", errors="replace").decode("utf-8")
+        return text, [Deviation("input.decode", (), "lone surrogates replaced")]
+    return raw, []
+
+
+def _canonicalizers(schema: Schema, override: Canonicalizers | None) -> Canonicalizers:
+    from .canonical import DEFAULT_CANONICALIZERS
+
+    chosen = override if override is not None else schema.canonicalizers
+    if chosen is None:
+        chosen = DEFAULT_CANONICALIZERS
+    if not isinstance(chosen, Mapping):
+        raise ConfigError("canonicalizers must be a mapping of name -> function, e.g. DEFAULT_CANONICALIZERS | {...}")
+    unknown = sorted(schema.canonicalizer_names() - set(chosen))
+    if unknown:
+        raise ConfigError(
+            f"the schema names canonicalizers {unknown} that are not given; known: {sorted(chosen)}; "
+            "pass canonicalizers=DEFAULT_CANONICALIZERS | {name: function}"
+        )
+    return chosen
+
+
+def _translate(path: Path, moves: Mapping[Path, Path], base: Path) -> Path:
+    """A parse deviation's path (raw coordinates) in the canonical value: nearest known ancestor."""
+    for cut in range(len(path), -1, -1):
+        canonical = moves.get(base + path[:cut])
+        if canonical is not None:
+            return canonical
+    return ()
+
+
+def _validate(schema: Schema, value: JSON, found: list[Deviation]) -> tuple[bool, list[Deviation]]:
+    """(valid, deviations for the errors that no lost/missing deviation already explains)."""
+    covered = {d.path for d in found if d.code.startswith(("lost.", "missing."))}
+    errors = list(schema.validator.iter_errors(value))
+    out = []
+    for error in errors:
+        path: Path = tuple(error.absolute_path)
+        if error.validator == "required" and isinstance(error.instance, dict):
+            names = [n for n in error.validator_value if n not in error.instance]
+            if all(path + (n,) in covered for n in names):
+                continue
+        if any(path[: len(c)] == c for c in covered):
+            continue
+        out.append(Deviation(f"invalid.{error.validator}", path, error.message[:200]))
+    return not errors, out
+
+
+def _run(schema: Schema, canon: Canonicalizers, value: JSON, base: Path, pre: list[Deviation],
+         parsed: tuple[Deviation, ...], weights: Mapping[str, float], raw: str) -> Result:
+    """Coerce, complete, validate and score one parsed candidate value."""
+    value, inner, unwrapped = unwrap_root(value, schema)
+    walk = Walk(schema, canon)
+    out, _ = walk.value(value, schema.root, (), base + inner)
+    moved = [Deviation(d.code, _translate(d.path, walk.moves, base), d.detail, d.weight) for d in parsed]
+    found = pre + moved + unwrapped + walk.deviations
+    if out is ABSENT:
+        out = None
+    ok, invalid = _validate(schema, out, found)
+    devs = reweigh(found + invalid, weights)
+    return Result(raw, out, ok, devs, score(devs), canonical_text(out), schema)
+
+
+def _root_wants(schema: Schema) -> set[str] | None:
+    return wanted_types(schema.resolve(schema.root))
+
+
+def normalize(
+    raw: str | bytes,
+    schema: Any,
+    *,
+    canonicalizers: Canonicalizers | None = None,
+    weights: Mapping[str, float] | None = None,
+) -> Result:
+    """Normalize one model output to the canonical value `schema` declares.
+
+    `schema` is a Schema, a shipped name ("resume"), a path, a dict or a pydantic model
+    class. Never raises for bad output: the Result says what was wrong.
+    """
+    compiled = as_schema(schema)
+    canon = _canonicalizers(compiled, canonicalizers)
+    weights = check_weights(weights)
+    text, pre = _text_of(raw)
+    if len(text) > MAX_CHARS:
+        pre.append(Deviation("limit.size", (), f"output of {len(text)} characters cut to {MAX_CHARS}"))
+        text = text[:MAX_CHARS]
+    wants = _root_wants(compiled)
+    results = []
+    for candidate in extract(text):
+        parsed = parse(candidate.text)
+        if parsed.value is MISSING:
+            continue
+        for value, base, extra in _expand(parsed.value, wants):
+            results.append(_run(compiled, canon, value, base, pre + list(candidate.deviations) + extra,
+                                parsed.deviations, weights, text))
+    if wants is not None and wants <= _SCALARS:
+        results.append(_run(compiled, canon, text.strip(), (), list(pre), (), weights, text))
+    return _choose(results, text, pre, weights, compiled)
+
+
+def _expand(value: JSON, wants: set[str] | None) -> list[tuple[JSON, Path, list[Deviation]]]:
+    """Clarification 2: each object of a top-level array is a candidate when one object is wanted."""
+    if isinstance(value, list) and wants is not None and "object" in wants and "array" not in wants:
+        items = [(v, (i,), [Deviation("wrapper.list", (), "a list around the object was removed")])
+                 for i, v in enumerate(value) if isinstance(v, dict)]
+        if items:
+            return items
+    return [(value, (), [])]
+
+
+def _choose(results: list[Result], text: str, pre: list[Deviation], weights: Mapping[str, float],
+            schema: Schema) -> Result:
+    if not results:
+        devs = reweigh([*pre, Deviation("no_json", (), "no JSON value was found in the output")], weights)
+        return Result(text, None, False, devs, score(devs), None, schema)
+    best = max(range(len(results)), key=lambda i: (results[i].ok, results[i].score, i))
+    winner = results[best]
+    if len(results) == 1:
+        return winner
+    note = Deviation("candidates", (), f"{len(results)} candidates; number {best + 1} chosen")
+    devs = (*winner.deviations, *reweigh([note], weights))
+    return Result(winner.raw, winner.value, winner.ok, devs, score(devs), winner.text, schema)
