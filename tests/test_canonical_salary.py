@@ -36,6 +36,7 @@ def salary(amount: float, period: str) -> dict[str, Any]:
         ("annual salary 400k", None, salary(400000, "year")),
         ("税前月薪：2万左右", None, salary(20000, "month")),
         ("¥30000/月", None, salary(30000, "month")),
+        ("月薪45000元（税前）", None, salary(45000, "month")),
         ("两万五", "月薪", salary(25000, "month")),
         ("35万", "年薪", salary(350000, "year")),
         ("20k", "monthly_salary", salary(20000, "month")),

@@ -49,6 +49,8 @@ FIELD = FIELDS["skills"]
         (["python", "JAVA", "mysql", "无"], ["Python", "Java", "MySQL"]),
         (["Python", "python"], ["Python"]),
         (["c++", "node.js", "spring boot", "PLC编程"], ["C++", "Node.js", "Spring Boot", "PLC编程"]),
+        ({"编程语言": "Python、java", "工具": ["Git", "docker"]}, ["Python", "Java", "Git", "Docker"]),
+        ({"语言": "Go", "数据库": "无"}, ["Go"]),
     ],
 )
 def test_reads(raw: Any, expected: list[str]) -> None:
@@ -72,7 +74,8 @@ def test_codes(raw: Any, code: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["Lean", "精益生产", ["Python", "SQL"], ["剧情设计", "Excel"], 42, None, {"a": 1}, [], "擅长", ["PLC编程"]],
+    ["Lean", "精益生产", ["Python", "SQL"], ["剧情设计", "Excel"], 42, None, {"a": 1}, {"a": [1]}, {}, [], "擅长",
+     ["PLC编程"], {"语言": "无"}],
 )
 def test_left_unchanged(raw: Any) -> None:
     """Canonical lists, one plain item (the walk wraps it), and what is not skills at all."""

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from llm_guard_json._deviation import CODES
 from llm_guard_json._errors import ConfigError
-from llm_guard_json._extract import Candidate, extract, value_end
+from llm_guard_json._extract import Candidate, bare_text, extract, value_end
 
 F = "```"
 
@@ -48,7 +48,8 @@ CASES = [
     ("unclosed_string_runs_to_end", 'Result: {"a": "x}', [('{"a": "x}', {"prose"})]),
     # fences
     ("fence_json", f'{F}json\n{{"a": 1}}\n{F}', [('{"a": 1}', {"fence"})]),
-    ("fence_JSON_upper", f'Sure!\n{F}JSON\n{{"a": 1, "b": [1, 2]}}\n{F}', [('{"a": 1, "b": [1, 2]}', {"fence", "prose"})]),
+    ("fence_JSON_upper", f'Sure!\n{F}JSON\n{{"a": 1, "b": [1, 2]}}\n{F}',
+     [('{"a": 1, "b": [1, 2]}', {"fence", "prose"})]),
     ("fence_json5_tag", f'{F}json5\n{{name: "Bob", // comment\n age: 3,}}\n{F}',
      [('{name: "Bob", // comment\n age: 3,}', {"fence"})]),
     ("fence_no_tag", f'{F}\n[1]\n{F}', [("[1]", {"fence"})]),
@@ -124,6 +125,22 @@ def test_at_the_limit_nothing_is_reported() -> None:
 def test_bad_max_candidates_raises(bad: object) -> None:
     with pytest.raises(ConfigError):
         extract("{}", max_candidates=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "codes"),
+    [
+        ("<think>hm</think>\n北京", "北京", {"think"}),
+        (f"答案：\n{F}\n42\n{F}\n", "答案：\n\n42", {"fence"}),
+        (" YES ", "YES", set()),
+        ("x</think>  a", "a", {"think"}),
+        ("", "", set()),
+    ],
+)
+def test_bare_text_is_the_whole_output_unwrapped(raw: str, text: str, codes: set[str]) -> None:
+    got = bare_text(raw)
+    assert (got.text, {d.code for d in got.deviations}) == (text, codes)
+    assert got.text[:1] == raw[got.start : got.start + 1]
 
 
 @pytest.mark.parametrize(

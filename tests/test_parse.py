@@ -44,7 +44,7 @@ CASES: list[tuple[str, str, Any, set[str]]] = [
     ("raw_newline_in_string", '{"text": "line one\nline two", "n": 1}', {"text": "line one\nline two", "n": 1},
      {"escape"}),
     ("unescaped_inner_quotes", '{"quote": "He said "hello, world" and left", "n": 1}',
-     {"quote": 'He said "hello, world" and left', "n": 1}, {"escape"}),
+     {"quote": 'He said "hello, world" and left', "n": 1}, {"inner_quotes"}),
     ("invalid_escape_path", '{"path": "C:\\Users\\me\\docs", "n": 1}', {"path": "C:\\Users\\me\\docs", "n": 1},
      {"escape"}),
     ("latex_backslashes", '{"f": "\\alpha + \\beta", "n": 1}', {"f": "\\alpha + \\beta", "n": 1}, {"escape"}),
@@ -96,6 +96,9 @@ CASES: list[tuple[str, str, Any, set[str]]] = [
     ("mismatched_closer", '{"a": [1, 2}, "b": 3}', {"a": [1, 2], "b": 3}, {"mismatched_closer"}),
     ("mismatched_closer_object", '[{"a": 1], {"b": 2}]', [{"a": 1}, {"b": 2}], {"mismatched_closer"}),
     ("extra_comma", "[1,,2]", [1, 2], {"stray_text"}),
+    ("ellipsis_member", '{"a": 1, ...}', {"a": 1}, {"stray_text", "trailing_comma"}),
+    ("unicode_ellipsis", "[1, 2, …]", [1, 2], {"stray_text", "trailing_comma"}),
+    ("value_where_key_expected", '{"a": 1, {"b": 2}}', {"a": 1}, {"stray_text"}),
     ("key_without_value", '{"a", "b": 1}', {"b": 1}, {"dangling_key"}),
     ("key_colon_without_value", '{"a": , "b": 1}', {"b": 1}, {"dangling_key"}),
     ("placeholder_object", "{placeholder}", {}, {"unquoted_key", "dangling_key"}),
@@ -190,12 +193,12 @@ def test_detail_names_line_and_column() -> None:
 def test_depth_is_cut_never_a_recursion_error(text: str) -> None:
     got = parse(text)
     assert "limit.depth" in {d.code for d in got.deviations}
-    depth, node = 0, got.value
-    while isinstance(node, list | dict):
-        depth += 1
-        node = node[0] if isinstance(node, list) and node else next(iter(node.values()), None) if isinstance(
-            node, dict) else None
-    assert depth == 100
+    assert _depth(got.value) == 100
+
+
+def _depth(value: Any) -> int:
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+    return 0 if children is None else 1 + max(map(_depth, children), default=0)
 
 
 def test_depth_limit_is_configurable() -> None:

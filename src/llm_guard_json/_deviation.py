@@ -38,6 +38,7 @@ CODES: Mapping[str, tuple[float, str]] = {
     "repair.python_literal": (0.1, "a Python literal (True, False, None) became JSON"),
     "repair.js_literal": (0.2, "a JavaScript literal (undefined, NaN, Infinity) became null"),
     "repair.escape": (0.05, "an invalid escape or a raw control character in a string was kept as text"),
+    "repair.inner_quotes": (0.1, "unescaped quotes inside a string were kept as text"),
     "repair.stray_text": (0.2, "characters that are not JSON syntax were skipped"),
     "repair.mismatched_closer": (0.2, "a closing bracket of the wrong kind was read as the right one"),
     "repair.missing_closer": (0.2, "the text ended inside a string, array or object; it was closed"),

@@ -38,10 +38,10 @@ _EVENT = re.compile(r"[\"'“‘}\]｝］]")
 _STRING_CLOSE = {'"': '"', "'": "'", "“": "”", "‘": "’"}
 # A `'` opens a string only where JSON expects a value or key, so apostrophes in prose do not.
 _QUOTE_CONTEXT = frozenset("{[,:｛［，：、")
-_THINK = re.compile(r"<\s*(/?)\s*think\s*>", re.IGNORECASE)
+_THINK = re.compile(r"<\s*+(/?)\s*+think\s*+>", re.IGNORECASE)  # possessive: no backtracking
 _RUN = re.compile(r"`{3,}|~{3,}")
-_TAG = re.compile(r"[ \t]*[\w+.#-]*")
-_BLANK_TO_EOL = re.compile(r"[ \t]*(?:\r?\n|\Z)")
+_TAG = re.compile(r"[ \t]*+[\w+.#-]*+")
+_BLANK_TO_EOL = re.compile(r"[ \t]*+(?:\r?\n|\Z)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +213,15 @@ def _keep(found: list[_Found], limit: int) -> list[_Found]:
     return [found[k] for k in sorted(ranked)]
 
 
+def _to_raw(anchors: list[tuple[int, int]], pos: int) -> int:
+    clean, raw = anchors[bisect_right(anchors, pos, key=lambda a: a[0]) - 1]
+    return raw + pos - clean
+
+
+def _think(thought: bool) -> tuple[Deviation, ...]:
+    return (Deviation("think", (), "a <think> reasoning block was removed"),) if thought else ()
+
+
 def extract(raw: str, *, max_candidates: int = 16) -> list[Candidate]:
     """Every span of `raw` that may hold the JSON answer, in text order; [] when none looks like JSON."""
     if isinstance(max_candidates, bool) or not isinstance(max_candidates, int) or max_candidates < 1:
@@ -222,20 +231,34 @@ def extract(raw: str, *, max_candidates: int = 16) -> list[Candidate]:
     over = len(found) > max_candidates
     if over:
         found = _keep(found, max_candidates)
-    starts = [a for a, _ in anchors]
-    base: tuple[Deviation, ...] = (Deviation("think", (), "a <think> reasoning block was removed"),) if thought else ()
     out = []
     for f in found:
-        devs = base
+        devs = _think(thought)
         if f.fence:
             devs += (Deviation("fence", (), "the JSON was inside a markdown code fence"),)
         if f.prose:
             devs += (Deviation("prose", (), "text around the JSON was removed"),)
         if over:
             devs += (Deviation("limit.candidates", (), f"{max_candidates} candidates kept, the rest not tried"),)
-        k = bisect_right(starts, f.start) - 1
-        out.append(Candidate(f.text, devs, anchors[k][1] + f.start - anchors[k][0]))
+        out.append(Candidate(f.text, devs, _to_raw(anchors, f.start)))
     return out
 
 
-__all__ = ["Candidate", "escaped_at", "extract", "value_end"]
+def bare_text(raw: str) -> Candidate:
+    """The whole output as one text (clarification 15, a scalar root): `<think>` and fence markers
+    removed, fence contents kept in place, trimmed; `think` / `fence` say what was removed."""
+    text, anchors, thought = _strip_think(raw)
+    pieces: list[tuple[int, str]] = []  # (offset in text, piece)
+    prev = 0
+    for fence_start, content_start, content_end, fence_end in _fences(text):
+        pieces += [(prev, text[prev:fence_start]), (content_start, text[content_start:content_end])]
+        prev = fence_end
+    pieces.append((prev, text[prev:]))
+    first = next(((at + len(p) - len(p.lstrip())) for at, p in pieces if p.strip()), 0)
+    devs = _think(thought)
+    if len(pieces) > 1:
+        devs += (Deviation("fence", (), "markdown fence markers were removed"),)
+    return Candidate("".join(p for _, p in pieces).strip(), devs, _to_raw(anchors, first))
+
+
+__all__ = ["Candidate", "bare_text", "escaped_at", "extract", "value_end"]

@@ -1,28 +1,25 @@
-"""Stage: candidate text -> JSON value. `json.loads` first; if it fails, a tolerant parser that logs each repair.
+"""Stage: candidate text -> JSON value: `json.loads` first, else a tolerant parser that logs each repair.
 
-The repair parser keeps its open containers on a list, not the call stack, so no input reaches
-Python's recursion limit, and every character is read O(1) times. It accepts:
-    text   = junk* value junk*       junk: whitespace, comments, text before the first { [ (stray_text)
-    object = { (key :? value ,?)* }   array = [ (value ,?)* ]   , may be ， or 、   : may be ：
-    value  = object | array | string | number | true false null | literal | word
-    string = "…" | '…' | “…” | ‘…’ | 「…」 (each closed only by its own closer)
-    key    = string | word up to : on its line
-Repairs (code: when): repair.trailing_comma `,` before a closer; repair.missing_comma two
-members/items with no separator (also `key: value` lines); repair.missing_colon; repair.single_quotes;
-repair.unquoted_key; repair.unquoted_value a word read up to `,` `}` `]` or line end, trimmed
-(`1,299.50` as an object value stays text for the schema stage); repair.comment `//` `/* */` `#`;
-repair.python_literal True False None; repair.js_literal undefined NaN Infinity (also a number too
-big for a float) -> null; repair.fullwidth `｛｝［］，、：` “” ‘’ 「」 or U+3000 used as syntax;
-repair.escape an invalid escape kept as text, a raw control character kept, `\\b`/`\\f` before a
-letter read as a backslash (LaTeX, Windows paths); repair.stray_text skipped characters;
-repair.mismatched_closer `]` closing `{` or the reverse, read as the right one.
-A value string ends at the first quote followed by what may follow a value (`,` then a key, `}`,
-`]`, a line end...), else at its first quote: `"He said "hi, there" and left"` stays one string.
+The repair parser keeps open containers on a list, not the call stack (no RecursionError at any
+depth), and reads each character O(1) times. Grammar, beyond JSON:
+    text   = junk* value junk*     junk: whitespace, comments, text before the first { [ (stray_text)
+    object = { (key :? value ,?)* }   array = [ (value ,?)* ]   `,` may be ，、  `:` may be ：
+    value  = object | array | string | number | literal | word    key = string | word up to `:`
+    string = "…" | '…' | “…” | ‘…’ | 「…」, each closed only by its own closer; a value string
+             ends at the first quote followed by what may follow a value (`,` and a key, `}`, `]`,
+             a line end), else at its first quote: "He said "hi, there" and left" is one string.
+Repairs, by code: trailing_comma; missing_comma (also between `key: value` lines); missing_colon;
+single_quotes; unquoted_key; unquoted_value (a word up to `,` `}` `]` or line end, trimmed;
+`1,299.50` as an object value is kept as text for the schema stage); comment (`//` `/* */` `#`);
+python_literal (True False None); js_literal (undefined NaN Infinity, a number too big for a float:
+null); fullwidth (`｛｝［］，、：` “” ‘’ 「」 U+3000 as syntax; inside strings kept as is); escape
+(invalid escapes and raw control characters kept, unescaped inner `"` kept, `\\b` `\\f` before a
+letter read as a backslash once the text is broken: LaTeX, paths); stray_text; mismatched_closer.
 Truncation (CANONICAL.md clarification 11): at the end of the text open containers are closed
-(repair.missing_closer); the last scalar the cut may have shortened, an unclosed string or a
-number, literal or word running into the end, is dropped with its key (repair.truncated_value);
-a key with no value is dropped (repair.dangling_key). Containers nested deeper than `max_depth`
-are skipped whole (limit.depth). One deviation per (code, container): first line:col and a count.
+(missing_closer); the last scalar the cut may have shortened (an unclosed string; a number, literal
+or word running into the end) is dropped with its key (truncated_value); a key with no value is
+dropped (dangling_key). Containers deeper than `max_depth` are skipped whole (limit.depth).
+All codes but limit.depth are `repair.*`; one deviation per (code, container), with line:col and a count.
 """
 
 from __future__ import annotations
@@ -31,6 +28,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from ._deviation import Deviation
@@ -66,19 +64,20 @@ _CLOSE = {"}": "{", "]": "[", "｝": "{", "］": "["}
 _COMMAS = ",，、"
 _COLONS = ":："
 _QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」"}
-_FULLWIDTH = frozenset("｛｝［］，、：“‘「\u3000")
-_LITERALS: dict[str, tuple[JSON, str]] = {
-    "true": (True, ""), "false": (False, ""), "null": (None, ""),
-    "True": (True, "repair.python_literal"), "False": (False, "repair.python_literal"),
-    "None": (None, "repair.python_literal"), "undefined": (None, "repair.js_literal"),
-    "NaN": (None, "repair.js_literal"), "Infinity": (None, "repair.js_literal"),
-    "-Infinity": (None, "repair.js_literal"), "+Infinity": (None, "repair.js_literal"),
-}
+_LITERALS: dict[str, tuple[JSON, str]] = {"true": (True, ""), "false": (False, ""), "null": (None, "")}
+_LITERALS |= {"True": (True, "repair.python_literal"), "False": (False, "repair.python_literal")}
+_LITERALS |= {"None": (None, "repair.python_literal")}
+_LITERALS |= dict.fromkeys(["undefined", "NaN", "Infinity", "-Infinity", "+Infinity"], (None, "repair.js_literal"))
 _SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "'": "'"}
 _KEY, _COLON, _VALUE, _NEXT = range(4)  # what a container expects next
 _MAX_PER_CODE = 20  # containers named one by one per code; the rest are summed into one deviation
 
 _WS = re.compile(r"[ \t\r\n]*+")
+# Comment starts and whitespace JSON does not allow (U+3000 is full-width syntax, the rest stray text).
+_ODD_SPACE = frozenset("#/\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff\u200b") | {
+    chr(c) for c in range(0x2000, 0x200B)
+}
+_LATEX = re.compile(r"[\b\f][A-Za-z]")  # `\beta`, `\frac` decoded as control characters
 _START = re.compile(r"[{\[｛［]")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?(?:[eE][-+]?[0-9]++)?")
 _LITERAL = re.compile(r"[-+]?Infinity|NaN|undefined|true|false|null|True|False|None")
@@ -224,23 +223,27 @@ class _Parser:
 
     def space(self) -> None:
         """Skip whitespace and comments."""
-        s, n = self.s, self.n
-        while (i := _end(_WS, s, self.i)) < n:
-            self.i, c = i, s[i]
+        s, n, i = self.s, self.n, _end(_WS, self.s, self.i)
+        while i < n and (c := s[i]) in _ODD_SPACE:
             if c == "#" or s.startswith("//", i):
                 j = s.find("\n", i)
-                self.i = n if j < 0 else j
                 self.note("repair.comment", i, "removed a comment")
+                i = n if j < 0 else j
             elif s.startswith("/*", i):
                 j = s.find("*/", i + 2)
-                self.i = n if j < 0 else j + 2
                 self.note("repair.comment", i, "removed a comment")
-            elif c.isspace() or c in "\ufeff\u200b":
-                self.note("repair.fullwidth" if c == "\u3000" else "repair.stray_text", i, "skipped odd whitespace")
-                self.i = i + 1
+                i = n if j < 0 else j + 2
+            elif c == "/":
+                break
             else:
-                return
-        self.i = n
+                self.note("repair.fullwidth" if c == "\u3000" else "repair.stray_text", i, "skipped odd whitespace")
+                i += 1
+            i = _end(_WS, s, i)
+        self.i = i
+
+    def drop_key(self, top: _Frame, pos: int) -> None:
+        self.note("repair.dangling_key", pos, f"dropped the key {top.key!r}, which had no value")
+        top.key = None
 
     def stray(self) -> None:
         self.note("repair.stray_text", self.i, "skipped characters that are not JSON")
@@ -252,7 +255,7 @@ class _Parser:
         elif c in "｝］":
             self.note("repair.fullwidth", self.i, "read a full-width bracket as JSON")
         if top.key is not None:
-            self.note("repair.dangling_key", self.i, f"dropped the key {top.key!r}, which had no value")
+            self.drop_key(top, self.i)
         elif top.comma:
             self.note("repair.trailing_comma", self.i, "removed a comma before the closer")
         self.stack.pop()
@@ -264,8 +267,8 @@ class _Parser:
         if top.state == _NEXT:
             top.state = _KEY if isinstance(top.value, dict) else _VALUE
         elif top.key is not None:
-            self.note("repair.dangling_key", self.i, f"dropped the key {top.key!r}, which had no value")
-            top.key, top.state = None, _KEY
+            self.drop_key(top, self.i)
+            top.state = _KEY
         else:
             self.note("repair.stray_text", self.i, "skipped an extra comma")
         top.comma = True
@@ -284,7 +287,7 @@ class _Parser:
         i, c = self.i, self.s[self.i]
         if c in _OPEN:
             self.note("repair.stray_text", i, "skipped a value where a key was expected")
-            self.i = value_end(self.s, i, self.n)
+            self.i, top.comma = value_end(self.s, i, self.n), False
             return
         if c not in _QUOTES and not (c.isalnum() or c in "_$"):
             self.stray()
@@ -346,15 +349,14 @@ class _Parser:
             path = (*parent.path, part)
             self.attach(parent, value)
         self.stack.append(_Frame(value, path, _KEY if isinstance(value, dict) else _VALUE))
-        if c in _FULLWIDTH:
+        if c in "｛［":
             self.note("repair.fullwidth", self.i, "read a full-width bracket as JSON")
         self.i += 1
         return value
 
     def truncate(self) -> None:
-        top = self.stack[-1]
-        if top.key is not None:
-            self.note("repair.dangling_key", self.n, f"dropped the key {top.key!r}, which had no value")
+        if self.stack[-1].key is not None:
+            self.drop_key(self.stack[-1], self.n)
         self.note("repair.missing_closer", self.n, f"closed {len(self.stack)} container(s) left open at the end")
         self.stack.clear()
 
@@ -405,11 +407,16 @@ class _Parser:
             self.note("repair.single_quotes", self.i, "re-quoted a single-quoted string")
         elif opener != '"':
             self.note("repair.fullwidth", self.i, f"read {opener}…{close} as string quotes")
-        end = -1 if key else self.good_close(close, start, in_object)
-        if end < 0:
-            end = start
-            while (end := self.s.find(close, end)) >= 0 and escaped_at(self.s, end):
-                end += 1
+        if opener == '"':  # the C scanner reads a well-formed string; its end still has to be a good one
+            try:
+                text, after = scanstring(self.s, start)
+            except ValueError:
+                pass
+            else:
+                if (key or _GOOD_CLOSE[('"', in_object)].match(self.s, after - 1)) and not _LATEX.search(text):
+                    self.i = after
+                    return text, True
+        end = self.closing(close, start, not key and in_object, key)
         if end < 0:
             self.i = self.n
             return "", False
@@ -419,8 +426,17 @@ class _Parser:
         while inner >= 0 and escaped_at(raw, inner):
             inner = raw.find('"', inner + 1)
         if inner >= 0:
-            self.note("repair.escape", start + inner, "kept unescaped quotes inside a string as text")
+            self.note("repair.inner_quotes", start + inner, "kept unescaped quotes inside a string as text")
         return self.unescape(raw, start), True
+
+    def closing(self, close: str, start: int, in_object: bool, first: bool) -> int:
+        """Index of the quote that closes a string opened before `start`; -1 when none does."""
+        end = -1 if first else self.good_close(close, start, in_object)
+        if end < 0:
+            end = start
+            while (end := self.s.find(close, end)) >= 0 and escaped_at(self.s, end):
+                end += 1
+        return end
 
     def good_close(self, close: str, start: int, in_object: bool) -> int:
         """First unescaped `close` at or after `start` that is followed by what may follow a value.

@@ -12,7 +12,7 @@ from typing import Any
 from ._coerce import ABSENT, Walk, unwrap_root
 from ._deviation import Deviation, check_weights, reweigh, score
 from ._errors import ConfigError
-from ._extract import extract
+from ._extract import bare_text, extract
 from ._parse import MISSING, parse
 from ._result import Result, canonical_text
 from ._scalars import wanted_types
@@ -47,7 +47,7 @@ def _canonicalizers(schema: Schema, override: Canonicalizers | None) -> Canonica
         chosen = DEFAULT_CANONICALIZERS
     if not isinstance(chosen, Mapping):
         raise ConfigError("canonicalizers must be a mapping of name -> function, e.g. DEFAULT_CANONICALIZERS | {...}")
-    unknown = sorted(schema.canonicalizer_names() - set(chosen))
+    unknown = sorted(schema.canonicalizer_names - set(chosen))
     if unknown:
         raise ConfigError(
             f"the schema names canonicalizers {unknown} that are not given; known: {sorted(chosen)}; "
@@ -129,8 +129,9 @@ def normalize(
         for value, base, extra in _expand(parsed.value, wants):
             results.append(_run(compiled, canon, value, base, pre + list(candidate.deviations) + extra,
                                 parsed.deviations, weights, text))
-    if wants is not None and wants <= _SCALARS:
-        results.append(_run(compiled, canon, text.strip(), (), list(pre), (), weights, text))
+    if wants is not None and wants <= _SCALARS:  # clarification 15: the bare text is a candidate too
+        bare = bare_text(text)
+        results.append(_run(compiled, canon, bare.text, (), pre + list(bare.deviations), (), weights, text))
     return _choose(results, text, pre, weights, compiled)
 
 

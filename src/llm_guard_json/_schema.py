@@ -190,9 +190,10 @@ class Schema:
             node = node.get(part) if isinstance(node, Mapping) else None
         return node if isinstance(node, Mapping) else {}
 
-    def canonicalizer_names(self) -> set[str]:
+    @functools.cached_property
+    def canonicalizer_names(self) -> frozenset[str]:
         """Every `x-canonical` name the schema uses."""
-        return {n["x-canonical"] for n, _ in _walk(self.root) if "x-canonical" in n}
+        return frozenset(n["x-canonical"] for n, _ in _walk(self.root) if "x-canonical" in n)
 
 
 @functools.lru_cache(maxsize=256)

@@ -29,6 +29,7 @@ _CONJUNCTION_WORDS = (
 #: Words ending in 等 that are not the "and so on" 等.
 _DENG_WORDS = ("平等", "高等", "中等", "初等", "同等", "对等", "均等", "相等", "上等", "头等", "优等", "劣等", "特等", "次等")
 
+_KEY_NOISE = regex.compile(r"[\s_\-\u3000]+")
 _ALWAYS = regex.compile(r"[、,，;；\n\r\t]+")
 _SLASH_OR_CONJ = regex.compile(r"以及|[和及与/]|\s+and\s+", regex.IGNORECASE)
 
@@ -40,7 +41,7 @@ def is_null_like(value: object) -> bool:
 
 def fold_key(key: str) -> str:
     """A key compared ignoring case, spaces, '_' and '-' (rule 4, clarification 8)."""
-    return regex.sub(r"[\s_\-\u3000]+", "", key).casefold()
+    return _KEY_NOISE.sub("", key).casefold()
 
 
 def _protected(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:

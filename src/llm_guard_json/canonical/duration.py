@@ -41,10 +41,6 @@ _RANGE_MARK = r"\s*(?=[-~～〜—–至到])"
 Amount = Number | str
 
 
-def _fmt(n: Number) -> str:
-    return str(n)
-
-
 def _units(field: Field) -> dict[str, str]:
     table = enum_lookup(properties(field.schema, field.resolve).get("unit", {}))
     if table:
@@ -70,7 +66,7 @@ def read_amount(text: str) -> Amount | None:
         return f"{a}-{b}" if b == a + 1 else None
     pair = read_range(t)
     if pair is not None and pair[0] < pair[1]:
-        return f"{_fmt(pair[0])}-{_fmt(pair[1])}"
+        return f"{pair[0]}-{pair[1]}"
     return None
 
 

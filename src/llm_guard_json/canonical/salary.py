@@ -5,7 +5,7 @@ Text grammar (full-width digits count, Latin case-insensitive):
   period  := month: 月薪 月收入 月入 每月 每个月 /月 per month a month monthly /mo /month
              year:  年薪 年收入 年入 每年 /年 per year a year per annum annual annually yearly /yr /year
   CNY     := 人民币 RMB CNY yuan 元 块 ¥ ￥    filler := 税前 税后 薪资 薪水 工资 收入 待遇 salary
-             约 大约 左右 : ：
+             约 大约 左右 : ： and brackets
   amount  := one number of the shared reader: 45000, 45,000, 4.5万, 20K, 三十万, 两万五, 1万5
 The period comes from the text, else from the field's key (月薪, 年薪, monthly_salary, ...)
 (clarification 6). Left unchanged, for the walk to report: no amount (面议), no period
@@ -73,6 +73,7 @@ def read_salary(text: str) -> tuple[Number, str | None] | None:
     if len(periods_in(body)) > 1:
         return None
     rest = _FILLER.sub(" ", _CNY.sub(" ", _YEAR.sub(" ", _MONTH.sub(" ", body))))
+    rest = regex.sub(r"[()（）\[\]【】]", " ", rest)  # 45000元（税前）: brackets left around removed words
     amount = parse_number(rest.strip())
     if amount is None:
         return None

@@ -11,6 +11,8 @@ Text grammar:  [label] [verb] item (sep [verb] item)* [tail]
 Known names take their usual spelling, as a whole item (python -> Python, spring boot ->
 Spring Boot) or as a Latin word inside a Chinese item (mysql数据库 -> MySQL数据库).
 A list: null-like items dropped, known names respelled, case-insensitive duplicates dropped.
+An object of groups (`{"编程语言": "Python、Java", "工具": ["Git"]}`): the skills of every group
+in order, the group names dropped; any other value is left unchanged.
 """
 
 from __future__ import annotations
@@ -129,11 +131,30 @@ def _read_list(items: list[JSON]) -> tuple[JSON, list[Deviation]]:
     return (out, devs) if devs else (items, [])
 
 
+def _read_groups(groups: dict[str, JSON], field: Field) -> tuple[JSON, list[Deviation]]:
+    """`{"编程语言": "Python、Java", "工具": ["Git"]}`: the skills of every group, in order."""
+    items: list[str] = []
+    for value in groups.values():
+        if isinstance(value, str):
+            read, _ = _read_text(value, field)
+            items.extend(read if isinstance(read, list) else [read])
+        elif isinstance(value, list) and all(isinstance(i, str) for i in value):
+            items.extend(value)
+        else:
+            return groups, []
+    out, _ = _read_list(items)
+    if not out:
+        return groups, []
+    return out, [Deviation("canon.skills", (), f"read the groups {quote(list(groups))} as one list of skills")]
+
+
 def _read(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
     if isinstance(value, str):
         return _read_text(value, field)
     if isinstance(value, list):
         return _read_list(value)
+    if isinstance(value, dict) and value:
+        return _read_groups(value, field)
     return value, []
 
 
