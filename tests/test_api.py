@@ -30,7 +30,8 @@ def test_error_tree_subclasses_builtins() -> None:
 
 
 def test_import_stays_light() -> None:
-    code = "import sys, llm_guard_json; print(sorted(m for m in ('torch', 'transformers', 'httpx', 'ray') if m in sys.modules))"
+    heavy = "('torch', 'transformers', 'peft', 'httpx', 'ray', 'datasets')"
+    code = f"import sys, llm_guard_json; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -45,7 +46,13 @@ def test_result_as_dict_and_raise_for_deviations() -> None:
     clean = normalize('{"name": "张伟"}', {"type": "object", "properties": {"name": {"type": "string"}}})
     assert clean.ok and clean.score == 1.0 and clean.deviations == ()
     assert clean.raise_for_deviations() is clean
-    assert clean.as_dict() == {"value": {"name": "张伟"}, "ok": True, "score": 1.0, "text": '{"name":"张伟"}', "deviations": []}
+    assert clean.as_dict() == {
+        "value": {"name": "张伟"},
+        "ok": True,
+        "score": 1.0,
+        "text": '{"name":"张伟"}',
+        "deviations": [],
+    }
     fenced = normalize('```json\n{"name": "张伟"}\n```', {"type": "object"})
     with pytest.raises(OutputRejected) as info:
         fenced.raise_for_deviations()

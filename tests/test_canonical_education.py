@@ -15,8 +15,9 @@ FIELD = FIELDS["education"]
 DEGREES = {"大专", "本科", "硕士", "博士"}
 
 
-def item(degree: str | None = None, school: str | None = None, major: str | None = None, year: int | None = None
-         ) -> dict[str, Any]:
+def item(
+    degree: str | None = None, school: str | None = None, major: str | None = None, year: int | None = None
+) -> dict[str, Any]:
     values = {"degree": degree, "school": school, "major": major, "graduation_year": year}
     return {k: v for k, v in values.items() if v is not None}
 
@@ -25,10 +26,14 @@ def item(degree: str | None = None, school: str | None = None, major: str | None
     ("raw", "expected"),
     [
         ("2010年毕业于清华大学计算机系", [item(None, "清华大学", "计算机", 2010)]),
-        ("本科毕业于北京大学工商管理专业，研究生毕业于复旦大学",
-         [item("本科", "北京大学", "工商管理"), item("硕士", "复旦大学")]),
-        ({"本科": "北京大学工商管理专业", "研究生": "复旦大学"},
-         [item("本科", "北京大学", "工商管理"), item("硕士", "复旦大学")]),
+        (
+            "本科毕业于北京大学工商管理专业，研究生毕业于复旦大学",
+            [item("本科", "北京大学", "工商管理"), item("硕士", "复旦大学")],
+        ),
+        (
+            {"本科": "北京大学工商管理专业", "研究生": "复旦大学"},
+            [item("本科", "北京大学", "工商管理"), item("硕士", "复旦大学")],
+        ),
         ("本科 北京大学工商管理专业", [item("本科", "北京大学", "工商管理")]),
         ("2017年本科毕业于江西财经大学会计学专业", [item("本科", "江西财经大学", "会计学", 2017)]),
         ("二〇一九年毕业于浙江大学", [item(None, "浙江大学", None, 2019)]),
@@ -50,12 +55,18 @@ def item(degree: str | None = None, school: str | None = None, major: str | None
         ("MBA, Harvard Business School", [item("硕士", "Harvard Business School")]),
         ("Ph.D., Massachusetts Institute of Technology", [item("博士", "Massachusetts Institute of Technology")]),
         ("MS in Statistics from Columbia University", [item("硕士", "Columbia University", "Statistics")]),
-        ("Graduated from University of Toronto in 2015 with a BSc",
-         [item("本科", "University of Toronto", None, 2015)]),
-        ("Master of Science in Computer Science, Stanford University",
-         [item("硕士", "Stanford University", "Computer Science")]),
-        (["本科毕业于南京大学汉语言文学专业", "硕士毕业于北京师范大学"],
-         [item("本科", "南京大学", "汉语言文学"), item("硕士", "北京师范大学")]),
+        (
+            "Graduated from University of Toronto in 2015 with a BSc",
+            [item("本科", "University of Toronto", None, 2015)],
+        ),
+        (
+            "Master of Science in Computer Science, Stanford University",
+            [item("硕士", "Stanford University", "Computer Science")],
+        ),
+        (
+            ["本科毕业于南京大学汉语言文学专业", "硕士毕业于北京师范大学"],
+            [item("本科", "南京大学", "汉语言文学"), item("硕士", "北京师范大学")],
+        ),
         ({"学历": "本科毕业于北京大学"}, [item("本科", "北京大学")]),
         ([{"本科": "北京大学"}], [item("本科", "北京大学")]),
         ('["2010年毕业于清华大学计算机系"]', [item(None, "清华大学", "计算机", 2010)]),
@@ -69,8 +80,10 @@ def test_reads_text(raw: Any, expected: list[dict[str, Any]]) -> None:
 
 
 def test_keyed_object_values_take_the_key_as_degree() -> None:
-    raw = {"Bachelor": {"school": "Heidelberg University", "major": "Chemistry", "year": 2011},
-           "清华大学": {"major": "物理"}}
+    raw = {
+        "Bachelor": {"school": "Heidelberg University", "major": "Chemistry", "year": 2011},
+        "清华大学": {"major": "物理"},
+    }
     out, devs = canonicalize_education(raw, FIELD)
     assert out == [
         {"degree": "本科", "school": "Heidelberg University", "major": "Chemistry", "year": 2011},
@@ -100,7 +113,10 @@ def test_a_readable_entry_beside_an_unreadable_one_is_kept() -> None:
         [{"degree": "MBA", "school": "Seoul National University"}],
         {"本科": "某校"},
         [item("本科", "北京大学", "工商管理")],
-        2010, None, True, [],
+        2010,
+        None,
+        True,
+        [],
     ],
 )
 def test_refuses_or_leaves_unchanged(raw: Any) -> None:

@@ -75,8 +75,11 @@ _SEPARATOR = st.sampled_from(["", " ", "-", ".", "　"])
 
 @st.composite
 def phone_text(draw: st.DrawFn) -> str:
-    digits = "1" + draw(st.sampled_from("3456789")) + "".join(draw(st.lists(st.sampled_from("0123456789"),
-                                                                               min_size=9, max_size=9)))
+    digits = (
+        "1"
+        + draw(st.sampled_from("3456789"))
+        + "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=9, max_size=9)))
+    )
     sep = draw(_SEPARATOR)
     return draw(_PREFIX) + digits[:3] + sep + digits[3:7] + sep + digits[7:]
 

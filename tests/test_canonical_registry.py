@@ -134,8 +134,12 @@ def test_read_only_and_extended_by_merging() -> None:
 @pytest.mark.parametrize("name", sorted(DEFAULT_CANONICALIZERS))
 def test_deviation_paths_are_relative_to_the_field(name: str) -> None:
     samples = {
-        "skills": "擅长Python和Java开发", "education": "本科毕业于北京大学", "salary": "月薪45000元",
-        "phone_cn": "+86 138-1234-5678", "duration": "3个月", "blood_pressure": "135/85mmHg",
+        "skills": "擅长Python和Java开发",
+        "education": "本科毕业于北京大学",
+        "salary": "月薪45000元",
+        "phone_cn": "+86 138-1234-5678",
+        "duration": "3个月",
+        "blood_pressure": "135/85mmHg",
     }
     _, devs = DEFAULT_CANONICALIZERS[name](samples[name], FIELDS[name])
     assert devs

@@ -101,15 +101,26 @@ def test_refuses_or_leaves_unchanged(raw: Any, key: str | None) -> None:
 # -- properties -------------------------------------------------------------------------
 
 _AMOUNTS = st.sampled_from(["45000", "45,000", "4.5万", "20K", "20k", "三十万", "两万五", "1万5", "3.5w"])
-_PERIODS = st.sampled_from([("月薪{}", "month"), ("{}/月", "month"), ("每月{}", "month"), ("{} per month", "month"),
-                            ("年薪{}", "year"), ("{}/年", "year"), ("{} annual", "year"), ("{}", None)])
+_PERIODS = st.sampled_from(
+    [
+        ("月薪{}", "month"),
+        ("{}/月", "month"),
+        ("每月{}", "month"),
+        ("{} per month", "month"),
+        ("年薪{}", "year"),
+        ("{}/年", "year"),
+        ("{} annual", "year"),
+        ("{}", None),
+    ]
+)
 _CURRENCY = st.sampled_from(["", "元", " RMB", "人民币"])
 _KEYS = st.sampled_from([None, "薪资", "月薪", "年薪", "salary"])
 
 
 @given(_AMOUNTS, _PERIODS, _CURRENCY, _KEYS)
-def test_output_validates_and_invents_nothing(amount: str, form: tuple[str, str | None], cny: str,
-                                              key: str | None) -> None:
+def test_output_validates_and_invents_nothing(
+    amount: str, form: tuple[str, str | None], cny: str, key: str | None
+) -> None:
     template, period = form
     raw = template.format(amount + cny)
     out, devs = canonicalize_salary(raw, with_key(FIELD, key))

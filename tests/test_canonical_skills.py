@@ -38,8 +38,10 @@ FIELD = FIELDS["skills"]
         ("熟悉Python、Java等编程语言", ["Python", "Java"]),
         ("熟练掌握mysql数据库和go语言", ["MySQL数据库", "Go语言"]),
         ("技能：SQL、Tableau", ["SQL", "Tableau"]),
-        ("user interviews, usability testing and survey design",
-         ["user interviews", "usability testing", "survey design"]),
+        (
+            "user interviews, usability testing and survey design",
+            ["user interviews", "usability testing", "survey design"],
+        ),
         ("go-to-market strategy and pricing", ["go-to-market strategy", "pricing"]),
         ("PLC编程", ["PLC"]),
         ("前端开发、后端开发", ["前端开发", "后端开发"]),
@@ -74,8 +76,21 @@ def test_codes(raw: Any, code: list[str]) -> None:
 
 @pytest.mark.parametrize(
     "raw",
-    ["Lean", "精益生产", ["Python", "SQL"], ["剧情设计", "Excel"], 42, None, {"a": 1}, {"a": [1]}, {}, [], "擅长",
-     ["PLC编程"], {"语言": "无"}],
+    [
+        "Lean",
+        "精益生产",
+        ["Python", "SQL"],
+        ["剧情设计", "Excel"],
+        42,
+        None,
+        {"a": 1},
+        {"a": [1]},
+        {},
+        [],
+        "擅长",
+        ["PLC编程"],
+        {"语言": "无"},
+    ],
 )
 def test_left_unchanged(raw: Any) -> None:
     """Canonical lists, one plain item (the walk wraps it), and what is not skills at all."""

@@ -79,7 +79,11 @@ def test_schemas_lists_shipped_titles() -> None:
 def test_module_entry_point_reads_stdin() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "llm_guard_json", "normalize", "-", "--schema", "resume"],
-        input='{"姓名": "李四"}', capture_output=True, text=True, timeout=60, check=False,
+        input='{"姓名": "李四"}',
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 0
     assert json.loads(proc.stdout.splitlines()[0])["name"] == "李四"

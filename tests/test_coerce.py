@@ -141,7 +141,9 @@ def test_invalid_item_is_dropped_from_its_array() -> None:
 UNION: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "when": {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, {"type": "null"}]},
+        "when": {
+            "anyOf": [{"type": "integer"}, {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}, {"type": "null"}]
+        },
         "size": {"oneOf": [{"type": "number"}, {"type": "array", "items": {"type": "number"}}]},
     },
 }
@@ -184,7 +186,7 @@ def test_scalar_root(schema: dict[str, Any], raw: str, value: Any) -> None:
 @pytest.mark.parametrize(
     ("raw", "value"),
     [
-        ('```json\n{"a": [1, 2,], b: \'x\'} // note\n```', {"a": [1, 2], "b": "x"}),
+        ("```json\n{\"a\": [1, 2,], b: 'x'} // note\n```", {"a": [1, 2], "b": "x"}),
         ("Sure! {'ok': True, 'none': None}", {"ok": True, "none": None}),
         ('{"a": {"b": [1, {"c": "d"', {"a": {"b": [1, {"c": "d"}]}}),
         ('{"a": {"b": [1, {"c": "dd', {"a": {"b": [1, {}]}}),

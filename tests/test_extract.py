@@ -33,41 +33,71 @@ CASES = [
     ("key_value_lines", "姓名：曹颖\n性别：女", []),
     ("blank_fence", f"{F}\n\n{F}", []),
     # prose around values (repair_perf.md §5 rows)
-    ("two_objs_prose", 'First draft: {"name": "Alice", "age": 30}\nCorrection: {"name": "Alice", "age": 31}',
-     [('{"name": "Alice", "age": 30}', {"prose"}), ('{"name": "Alice", "age": 31}', {"prose"})]),
-    ("two_objs_jsonl", '{"step": 1, "action": "search"}\n{"step": 2, "action": "answer"}',
-     [('{"step": 1, "action": "search"}', {"prose"}), ('{"step": 2, "action": "answer"}', {"prose"})]),
+    (
+        "two_objs_prose",
+        'First draft: {"name": "Alice", "age": 30}\nCorrection: {"name": "Alice", "age": 31}',
+        [('{"name": "Alice", "age": 30}', {"prose"}), ('{"name": "Alice", "age": 31}', {"prose"})],
+    ),
+    (
+        "two_objs_jsonl",
+        '{"step": 1, "action": "search"}\n{"step": 2, "action": "answer"}',
+        [('{"step": 1, "action": "search"}', {"prose"}), ('{"step": 2, "action": "answer"}', {"prose"})],
+    ),
     ("two_objs_diff_keys", '{"a": 1}\n{"b": 2}', [('{"a": 1}', {"prose"}), ('{"b": 2}', {"prose"})]),
-    ("prose_braces_before", 'Use {placeholder} syntax, e.g. {name}. Result:\n{"name": "Bob", "ok": true}',
-     [("{placeholder}", {"prose"}), ("{name}", {"prose"}), ('{"name": "Bob", "ok": true}', {"prose"})]),
-    ("prose_braces_after", '{"name": "Bob", "ok": true}\nNote: fields like {name} are templated.',
-     [('{"name": "Bob", "ok": true}', {"prose"}), ("{name}", {"prose"})]),
+    (
+        "prose_braces_before",
+        'Use {placeholder} syntax, e.g. {name}. Result:\n{"name": "Bob", "ok": true}',
+        [("{placeholder}", {"prose"}), ("{name}", {"prose"}), ('{"name": "Bob", "ok": true}', {"prose"})],
+    ),
+    (
+        "prose_braces_after",
+        '{"name": "Bob", "ok": true}\nNote: fields like {name} are templated.',
+        [('{"name": "Bob", "ok": true}', {"prose"}), ("{name}", {"prose"})],
+    ),
     ("chinese_correction", '初步：{"a": 1}\n修正如下：{"a": 2}', [('{"a": 1}', {"prose"}), ('{"a": 2}', {"prose"})]),
     ("apostrophe_in_prose", "It's {x} and it's done: {'a': 1}", [("{x}", {"prose"}), ("{'a': 1}", {"prose"})]),
     ("unbalanced_runs_to_end", 'Result: {"a": [1, 2', [('{"a": [1, 2', {"prose"})]),
     ("unclosed_string_runs_to_end", 'Result: {"a": "x}', [('{"a": "x}', {"prose"})]),
     # fences
     ("fence_json", f'{F}json\n{{"a": 1}}\n{F}', [('{"a": 1}', {"fence"})]),
-    ("fence_JSON_upper", f'Sure!\n{F}JSON\n{{"a": 1, "b": [1, 2]}}\n{F}',
-     [('{"a": 1, "b": [1, 2]}', {"fence", "prose"})]),
-    ("fence_json5_tag", f'{F}json5\n{{name: "Bob", // comment\n age: 3,}}\n{F}',
-     [('{name: "Bob", // comment\n age: 3,}', {"fence"})]),
-    ("fence_no_tag", f'{F}\n[1]\n{F}', [("[1]", {"fence"})]),
+    (
+        "fence_JSON_upper",
+        f'Sure!\n{F}JSON\n{{"a": 1, "b": [1, 2]}}\n{F}',
+        [('{"a": 1, "b": [1, 2]}', {"fence", "prose"})],
+    ),
+    (
+        "fence_json5_tag",
+        f'{F}json5\n{{name: "Bob", // comment\n age: 3,}}\n{F}',
+        [('{name: "Bob", // comment\n age: 3,}', {"fence"})],
+    ),
+    ("fence_no_tag", f"{F}\n[1]\n{F}", [("[1]", {"fence"})]),
     ("fence_tilde", '~~~json\n{"a": 1}\n~~~', [('{"a": 1}', {"fence"})]),
     ("fence_unclosed", f'{F}json\n{{"a": 1, "b": [', [('{"a": 1, "b": [', {"fence"})]),
     ("fence_inline_opener", f'Here you go: {F}json\n{{"a": 1}}\n{F}', [('{"a": 1}', {"fence", "prose"})]),
     ("fence_one_line", f'{F}json {{"a": 1}} {F}', [('{"a": 1}', {"fence"})]),
     ("fence_four_backticks", '````json\n{"c": "```"}\n```\n````', [('{"c": "```"}\n```', {"fence"})]),
-    ("two_fences", f'{F}json\n{{"v": 1}}\n{F}\nOr alternatively:\n{F}json\n{{"v": 2}}\n{F}',
-     [('{"v": 1}', {"fence", "prose"}), ('{"v": 2}', {"fence", "prose"})]),
-    ("fence_then_schema_prose", f'{F}json\n{{"a": 1}}\n{F}\nHere the field a follows {{"type": "integer"}}.',
-     [('{"a": 1}', {"fence", "prose"}), ('{"type": "integer"}', {"prose"})]),
-    ("fw_in_fence_prose", f"好的，结果如下：\n{F}json\n{{“city”：“上海”，“temp”：21}}\n{F}\n还有问题吗？",
-     [("{“city”：“上海”，“temp”：21}", {"fence", "prose"})]),
+    (
+        "two_fences",
+        f'{F}json\n{{"v": 1}}\n{F}\nOr alternatively:\n{F}json\n{{"v": 2}}\n{F}',
+        [('{"v": 1}', {"fence", "prose"}), ('{"v": 2}', {"fence", "prose"})],
+    ),
+    (
+        "fence_then_schema_prose",
+        f'{F}json\n{{"a": 1}}\n{F}\nHere the field a follows {{"type": "integer"}}.',
+        [('{"a": 1}', {"fence", "prose"}), ('{"type": "integer"}', {"prose"})],
+    ),
+    (
+        "fw_in_fence_prose",
+        f"好的，结果如下：\n{F}json\n{{“city”：“上海”，“temp”：21}}\n{F}\n还有问题吗？",
+        [("{“city”：“上海”，“temp”：21}", {"fence", "prose"})],
+    ),
     ("fence_python", f"{F}python\nprint(1)\n{F}", [("print(1)", {"fence"})]),
     # <think>
-    ("think_block", '<think>The format is {"name": ...}, fine.</think>\n{"name": "Carol", "age": 41}',
-     [('{"name": "Carol", "age": 41}', {"think"})]),
+    (
+        "think_block",
+        '<think>The format is {"name": ...}, fine.</think>\n{"name": "Carol", "age": 41}',
+        [('{"name": "Carol", "age": 41}', {"think"})],
+    ),
     ("think_any_case", "<THINK>a {b}</Think>  [1, 2]  ", [("[1, 2]", {"think"})]),
     ("think_lone_close", 'so {"draft": 1} maybe</think>\n{"a": 1}', [('{"a": 1}', {"think"})]),
     ("think_unclosed", '<think>the answer is {"a": 1}', [('{"a": 1}', {"think", "prose"})]),
@@ -145,8 +175,17 @@ def test_bare_text_is_the_whole_output_unwrapped(raw: str, text: str, codes: set
 
 @pytest.mark.parametrize(
     ("text", "end"),
-    [("{}", 2), ('{"a": "}"} x', 10), ("[1, [2], {3}] x", 13), ("{'a': '}'}", 10), ("{it's}", 6),
-     ("{“a”: “}”}", 10), ('{"a": "\\"}"}', 12), ("{{{", 3), ("｛1｝", 3)],
+    [
+        ("{}", 2),
+        ('{"a": "}"} x', 10),
+        ("[1, [2], {3}] x", 13),
+        ("{'a': '}'}", 10),
+        ("{it's}", 6),
+        ("{“a”: “}”}", 10),
+        ('{"a": "\\"}"}', 12),
+        ("{{{", 3),
+        ("｛1｝", 3),
+    ],
 )
 def test_value_end(text: str, end: int) -> None:
     assert value_end(text, 0, len(text)) == end
@@ -187,7 +226,7 @@ def test_extract_never_raises_and_spans_come_from_the_text(raw: str) -> None:
             assert raw[c.start : c.start + len(c.text)] == c.text
 
 
-@given(st.text(alphabet='{}[]"\'`~<>/think ,:：“”‘’｛｝ab\n\\'))
+@given(st.text(alphabet="{}[]\"'`~<>/think ,:：“”‘’｛｝ab\n\\"))
 def test_extract_never_raises_on_bracket_soup(raw: str) -> None:
     for c in extract(raw):
         assert c.text.strip()

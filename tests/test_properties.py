@@ -93,7 +93,10 @@ def test_pointer_escaping() -> None:
 
 
 DEVIATIONS = st.builds(
-    Deviation, st.sampled_from(["fence", "repair.comment", "lost.value", "canon.x"]), st.just(()), st.just(""),
+    Deviation,
+    st.sampled_from(["fence", "repair.comment", "lost.value", "canon.x"]),
+    st.just(()),
+    st.just(""),
     st.floats(min_value=0.001, max_value=10),
 )
 
@@ -104,7 +107,9 @@ def test_adding_a_deviation_never_raises_the_score(devs: list[Deviation], extra:
     assert score([]) == 1.0
 
 
-SCHEMAS = st.sampled_from(["resume", "medical_record", {}, {"type": "integer"}, {"type": "array", "items": {"type": "string"}}])
+SCHEMAS = st.sampled_from(
+    ["resume", "medical_record", {}, {"type": "integer"}, {"type": "array", "items": {"type": "string"}}]
+)
 
 
 @settings(max_examples=200)
@@ -119,7 +124,7 @@ def test_arbitrary_text_never_raises(raw: str | bytes, schema: Any) -> None:
 
 
 @settings(max_examples=100)
-@given(st.text(alphabet='{}[]",:\'0123456789abc \n，：“”' + "\\", max_size=400), SCHEMAS)
+@given(st.text(alphabet="{}[]\",:'0123456789abc \n，：“”" + "\\", max_size=400), SCHEMAS)
 def test_json_like_noise_never_raises(raw: str, schema: Any) -> None:
     result = normalize(raw, schema)
     if result.ok:
@@ -148,7 +153,7 @@ def _strings(value: Any) -> list[str]:
 
 
 @settings(max_examples=150)
-@given(st.text(alphabet='{}[]",:\'0123456789abc 北京 \n，：“”/#*', max_size=300))
+@given(st.text(alphabet="{}[]\",:'0123456789abc 北京 \n，：“”/#*", max_size=300))
 def test_repair_invents_no_text(raw: str) -> None:
     result = normalize(raw, {})
     for text in _strings(result.value):

@@ -15,7 +15,10 @@ from llm_guard_json._text import fold_key, is_null_like, split_text
         ("用户研究和数据分析", ["用户研究", "数据分析"]),
         ("文案写作、数据分析", ["文案写作", "数据分析"]),
         ("a, b; c；d，e", ["a", "b", "c", "d", "e"]),
-        ("user interviews, usability testing and survey design", ["user interviews", "usability testing", "survey design"]),
+        (
+            "user interviews, usability testing and survey design",
+            ["user interviews", "usability testing", "survey design"],
+        ),
         ("Go以及Rust", ["Go", "Rust"]),
         ("Java及Python", ["Java", "Python"]),
         ("产品与运营", ["产品", "运营"]),

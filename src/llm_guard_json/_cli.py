@@ -61,7 +61,7 @@ def _records(text: str, name: str, field: str | None, err: TextIO) -> Iterator[t
             continue
         try:
             record = json.loads(line)
-        except ValueError as e:
+        except json.JSONDecodeError as e:
             print(f"{name}:{number}: not a JSON line ({e.msg}); skipped", file=err)
             yield None
             continue

@@ -296,12 +296,19 @@ class Walk:
         self.note("coerce.keyed_object", path, f"object keyed by {key_field!r} became a list")
         return self._array(self._keyed_items(v, node, items, key_field, path), node, path, path)
 
-    def _keyed_items(self, v: dict[str, JSON], node: SchemaNode, items: SchemaNode, key_field: str, path: Path) -> list[JSON]:
+    def _keyed_items(
+        self, v: dict[str, JSON], node: SchemaNode, items: SchemaNode, key_field: str, path: Path
+    ) -> list[JSON]:
         """Rule 10 and clarification 7: one item per key, the key in `key_field`."""
         out: list[JSON] = []
         props: Mapping[str, Any] = items.get("properties") or {}
-        others = [p for p in props if p != key_field and admits(wanted_types(self.schema.resolve(props[p])), "string")
-                  and (wanted_types(self.schema.resolve(props[p])) or set()) <= {"string", "null"}]
+        others = [
+            p
+            for p in props
+            if p != key_field
+            and admits(wanted_types(self.schema.resolve(props[p])), "string")
+            and (wanted_types(self.schema.resolve(props[p])) or set()) <= {"string", "null"}
+        ]
         canonical = node.get("x-canonical")
         for k, val in v.items():
             if isinstance(val, dict):
@@ -321,11 +328,10 @@ class Walk:
         prefix = node.get("prefixItems") or []
         strip = tuple(node.get("x-strip-prefixes") or ())
         out: list[JSON] = []
-        for i, item in enumerate(v):
+        for i, given in enumerate(v):
             sub = prefix[i] if i < len(prefix) else node.get("items", {})
             here = path + (len(out),)
-            if isinstance(item, str) and strip:
-                item = self._strip_prefix(item, strip, here)
+            item = self._strip_prefix(given, strip, here) if isinstance(given, str) and strip else given
             if is_null_like(item) and not allows_null(self.schema.resolve(sub), self.schema.resolve):
                 self.note("coerce.null_like", here, f"null-like item {_brief(item)} dropped")
                 continue
@@ -340,7 +346,7 @@ class Walk:
         for p in prefixes:
             if item.startswith(p) and len(item) > len(p):
                 self.note("coerce.strip_prefix", path, f"prefix {p!r} removed from {_brief(item)}")
-                return item[len(p):].strip()
+                return item[len(p) :].strip()
         return item
 
     def _unique(self, items: list[JSON], path: Path) -> list[JSON]:
@@ -428,7 +434,7 @@ def unwrap_root(v: JSON, schema: Schema, depth: int = 0) -> tuple[JSON, Path, li
     root = schema.resolve(schema.root)
     if depth >= 2 or not isinstance(v, dict) or len(v) != 1:
         return v, (), []
-    (key, inner), = v.items()
+    ((key, inner),) = v.items()
     table = _key_table(schema, root)
     if not isinstance(inner, dict) or key in table or "\0" + fold_key(key) in table:
         return v, (), []

@@ -1,9 +1,9 @@
 """The error tree. Bad model output is data (a `Result`); only programmer errors raise.
 
-    GuardError(Exception)
-    ├── ConfigError(GuardError, TypeError)        bad arguments from the caller
-    ├── SchemaError(GuardError, ValueError)       the schema itself is invalid
-    └── OutputRejected(GuardError, ValueError)    .result / .attempts: nothing valid came back
+GuardError(Exception)
+├── ConfigError(GuardError, TypeError)        bad arguments from the caller
+├── SchemaError(GuardError, ValueError)       the schema itself is invalid
+└── OutputRejected(GuardError, ValueError)    .result / .attempts: nothing valid came back
 """
 
 from __future__ import annotations

@@ -18,10 +18,32 @@ from decimal import Decimal
 import regex
 
 _FULLWIDTH = str.maketrans("０１２３４５６７８９．，ｋＫｗＷ－～＋", "0123456789.,kKwW-~+")
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_BIG = {"万": 10_000, "亿": 100_000_000}
-_MULTIPLIERS = {"万": 10_000, "w": 10_000, "W": 10_000, "k": 1000, "K": 1000, "千": 1000, "百万": 1_000_000, "亿": 100_000_000}
+_MULTIPLIERS = {
+    "万": 10_000,
+    "w": 10_000,
+    "W": 10_000,
+    "k": 1000,
+    "K": 1000,
+    "千": 1000,
+    "百万": 1_000_000,
+    "亿": 100_000_000,
+}
 
 _CN_CHARS = "零〇一二两三四五六七八九十百千万亿"
 _NUMBER = (
@@ -31,12 +53,35 @@ _NUMBER = (
 )
 _NUMBER_RE = regex.compile(_NUMBER)
 _RANGE_SEP = r"\s*(?:-|~|〜|—|–|至|到)\s*"
-_RANGE_RE = regex.compile(rf"(?P<a>{_NUMBER.replace('?P<', '?P<a_')}){_RANGE_SEP}(?P<b>{_NUMBER.replace('?P<', '?P<b_')})")
+_RANGE_RE = regex.compile(
+    rf"(?P<a>{_NUMBER.replace('?P<', '?P<a_')}){_RANGE_SEP}(?P<b>{_NUMBER.replace('?P<', '?P<b_')})"
+)
 
 #: Unit words that may follow a number read as a whole field (`35岁`, `12年`, `45,000元`).
 UNITS = (
-    "周岁", "岁", "年", "个月", "月", "周", "天", "日", "小时", "分钟", "元", "块", "人", "次", "个",
-    "years old", "years", "year", "yrs", "yr", "yuan", "rmb", "cny",
+    "周岁",
+    "岁",
+    "年",
+    "个月",
+    "月",
+    "周",
+    "天",
+    "日",
+    "小时",
+    "分钟",
+    "元",
+    "块",
+    "人",
+    "次",
+    "个",
+    "years old",
+    "years",
+    "year",
+    "yrs",
+    "yr",
+    "yuan",
+    "rmb",
+    "cny",
 )
 _WHOLE_RE = regex.compile(
     rf"(?P<sign>[+-])?\s*[¥￥$]?\s*(?P<num>{_NUMBER})\s*(?P<unit>{'|'.join(map(regex.escape, UNITS))})?",

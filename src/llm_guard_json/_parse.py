@@ -97,7 +97,8 @@ _END_IN_OBJECT = rf"""[ \t]*+(?:[}}\]｝］\r\n"“‘「]|\Z|//|/\*|[,，、]{_
 _END_IN_ARRAY = r"""[ \t]*+(?:[,，、}\]｝］\r\n"“‘「:：]|\Z|//|/\*)"""
 _GOOD_CLOSE = {
     (close, in_object): re.compile(re.escape(close) + f"(?={_END_IN_OBJECT if in_object else _END_IN_ARRAY})")
-    for close in set(_QUOTES.values()) for in_object in (True, False)
+    for close in set(_QUOTES.values())
+    for in_object in (True, False)
 }
 
 

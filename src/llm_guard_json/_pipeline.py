@@ -73,7 +73,8 @@ def _validate(schema: Schema, value: JSON, found: list[Deviation]) -> tuple[bool
     for error in errors:
         path: Path = tuple(error.absolute_path)
         if error.validator == "required" and isinstance(error.instance, dict):
-            names = [n for n in error.validator_value if n not in error.instance]
+            wanted = error.validator_value if isinstance(error.validator_value, list) else []
+            names = [n for n in wanted if n not in error.instance]
             if all(path + (n,) in covered for n in names):
                 continue
         if any(path[: len(c)] == c for c in covered):
@@ -82,8 +83,16 @@ def _validate(schema: Schema, value: JSON, found: list[Deviation]) -> tuple[bool
     return not errors, out
 
 
-def _run(schema: Schema, canon: Canonicalizers, value: JSON, base: Path, pre: list[Deviation],
-         parsed: tuple[Deviation, ...], weights: Mapping[str, float], raw: str) -> Result:
+def _run(
+    schema: Schema,
+    canon: Canonicalizers,
+    value: JSON,
+    base: Path,
+    pre: list[Deviation],
+    parsed: tuple[Deviation, ...],
+    weights: Mapping[str, float],
+    raw: str,
+) -> Result:
     """Coerce, complete, validate and score one parsed candidate value."""
     value, inner, unwrapped = unwrap_root(value, schema)
     walk = Walk(schema, canon)
@@ -127,8 +136,18 @@ def normalize(
         if parsed.value is MISSING:
             continue
         for value, base, extra in _expand(parsed.value, wants):
-            results.append(_run(compiled, canon, value, base, pre + list(candidate.deviations) + extra,
-                                parsed.deviations, weights, text))
+            results.append(
+                _run(
+                    compiled,
+                    canon,
+                    value,
+                    base,
+                    pre + list(candidate.deviations) + extra,
+                    parsed.deviations,
+                    weights,
+                    text,
+                )
+            )
     if wants is not None and wants <= _SCALARS:  # clarification 15: the bare text is a candidate too
         bare = bare_text(text)
         results.append(_run(compiled, canon, bare.text, (), pre + list(bare.deviations), (), weights, text))
@@ -138,15 +157,19 @@ def normalize(
 def _expand(value: JSON, wants: set[str] | None) -> list[tuple[JSON, Path, list[Deviation]]]:
     """Clarification 2: each object of a top-level array is a candidate when one object is wanted."""
     if isinstance(value, list) and wants is not None and "object" in wants and "array" not in wants:
-        items = [(v, (i,), [Deviation("wrapper.list", (), "a list around the object was removed")])
-                 for i, v in enumerate(value) if isinstance(v, dict)]
+        items: list[tuple[JSON, Path, list[Deviation]]] = [
+            (v, (i,), [Deviation("wrapper.list", (), "a list around the object was removed")])
+            for i, v in enumerate(value)
+            if isinstance(v, dict)
+        ]
         if items:
             return items
     return [(value, (), [])]
 
 
-def _choose(results: list[Result], text: str, pre: list[Deviation], weights: Mapping[str, float],
-            schema: Schema) -> Result:
+def _choose(
+    results: list[Result], text: str, pre: list[Deviation], weights: Mapping[str, float], schema: Schema
+) -> Result:
     if not results:
         devs = reweigh([*pre, Deviation("no_json", (), "no JSON value was found in the output")], weights)
         return Result(text, None, False, devs, score(devs), None, schema)

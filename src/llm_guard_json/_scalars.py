@@ -60,7 +60,9 @@ def enum_values(node: SchemaNode) -> list[JSON] | None:
 
 
 def _same(a: JSON, b: JSON) -> bool:
-    return (a == b and kind(a) == kind(b)) or (kind(a) in ("integer", "number") and kind(b) in ("integer", "number") and a == b)
+    return (a == b and kind(a) == kind(b)) or (
+        kind(a) in ("integer", "number") and kind(b) in ("integer", "number") and a == b
+    )
 
 
 def to_enum(value: JSON, node: SchemaNode) -> Converted:
@@ -153,11 +155,17 @@ def _string_ok(value: str, node: SchemaNode) -> bool:
 
 def _number_ok(value: float, node: SchemaNode) -> bool:
     checks: list[tuple[str, Any]] = [
-        ("minimum", lambda b: value >= b), ("maximum", lambda b: value <= b),
-        ("exclusiveMinimum", lambda b: value > b), ("exclusiveMaximum", lambda b: value < b),
+        ("minimum", lambda b: value >= b),
+        ("maximum", lambda b: value <= b),
+        ("exclusiveMinimum", lambda b: value > b),
+        ("exclusiveMaximum", lambda b: value < b),
         ("multipleOf", lambda b: b > 0 and (value / b).is_integer()),
     ]
-    return all(check(node[k]) for k, check in checks if isinstance(node.get(k), int | float) and not isinstance(node.get(k), bool))
+    return all(
+        check(node[k])
+        for k, check in checks
+        if isinstance(node.get(k), int | float) and not isinstance(node.get(k), bool)
+    )
 
 
 def leaf_ok(value: JSON, node: SchemaNode) -> bool:

@@ -23,8 +23,17 @@ from ._types import Canonicalizers, SchemaNode
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SUBSCHEMA_ONE = (
-    "items", "additionalProperties", "contains", "not", "if", "then", "else",
-    "propertyNames", "unevaluatedItems", "unevaluatedProperties", "additionalItems",
+    "items",
+    "additionalProperties",
+    "contains",
+    "not",
+    "if",
+    "then",
+    "else",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+    "additionalItems",
 )
 _STRING_LISTS = ("x-aliases", "x-strip-prefixes", "x-keep-whole")
 
@@ -62,9 +71,7 @@ def _bad(keyword: str, location: str, why: str) -> SchemaError:
 def _check_extensions(root: SchemaNode) -> None:
     for node, where in _walk(root):
         for key in _STRING_LISTS:
-            if key in node and not (
-                isinstance(node[key], list) and all(isinstance(a, str) and a for a in node[key])
-            ):
+            if key in node and not (isinstance(node[key], list) and all(isinstance(a, str) and a for a in node[key])):
                 raise _bad(key, where, "must be a list of non-empty strings")
         if "x-canonical" in node and not isinstance(node["x-canonical"], str):
             raise _bad("x-canonical", where, "must be the name of a canonicalizer (a string)")
@@ -90,7 +97,7 @@ def _check(schema: Any) -> type[Validator]:
         raise SchemaError(f"a schema must be a JSON object or a boolean, not {type(schema).__name__}")
     cls: type[Validator] = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     try:
-        cls.check_schema(schema)
+        cls.check_schema(dict(schema))
     except jsonschema.SchemaError as e:
         # e.path runs through the user's schema to the bad keyword's value: name that keyword
         parts = list(e.path)
@@ -145,7 +152,7 @@ class Schema:
     def __init__(self, source: Any, *, canonicalizers: Canonicalizers | None = None) -> None:
         if isinstance(source, Schema):
             source = source.source
-        self.source = source
+        self.source: Any = source
         self.root, self.name, self.model = _load_source(source)
         validator_class = _check(self.root)
         self.validator: Validator = validator_class(self.root)
@@ -185,8 +192,8 @@ class Schema:
         if not isinstance(ref, str) or not ref.startswith("#"):
             return {}
         node: Any = self.root
-        for part in ref[1:].split("/")[1:]:
-            part = part.replace("~1", "/").replace("~0", "~")
+        for token in ref[1:].split("/")[1:]:
+            part = token.replace("~1", "/").replace("~0", "~")
             node = node.get(part) if isinstance(node, Mapping) else None
         return node if isinstance(node, Mapping) else {}
 
@@ -205,7 +212,7 @@ def as_schema(schema: Any) -> Schema:
     """A Schema from whatever the caller passed to normalize (cached where hashable)."""
     if isinstance(schema, Schema):
         return schema
-    if isinstance(schema, str | FilePath) or isinstance(schema, type):
+    if isinstance(schema, str | FilePath | type):
         return _cached(str(schema) if isinstance(schema, FilePath) else schema)
     if isinstance(schema, Mapping | bool):
         return _cached_json(json.dumps(schema, default=str))
@@ -215,5 +222,3 @@ def as_schema(schema: Any) -> Schema:
 @functools.lru_cache(maxsize=256)
 def _cached_json(text: str) -> Schema:
     return Schema(json.loads(text))
-
-

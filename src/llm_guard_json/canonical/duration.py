@@ -28,9 +28,12 @@ from ._reading import enum_lookup, match_keys, properties, quote, read_value
 
 #: Used when the schema names no unit enum (the shipped schema's table).
 _DEFAULT_UNITS = {
-    "分钟": ("分", "min", "minute", "minutes"), "小时": ("h", "hour", "hours", "钟头"),
-    "天": ("日", "d", "day", "days"), "周": ("星期", "礼拜", "week", "weeks"),
-    "月": ("个月", "month", "months"), "年": ("year", "years"),
+    "分钟": ("分", "min", "minute", "minutes"),
+    "小时": ("h", "hour", "hours", "钟头"),
+    "天": ("日", "d", "day", "days"),
+    "周": ("星期", "礼拜", "week", "weeks"),
+    "月": ("个月", "month", "months"),
+    "年": ("year", "years"),
 }
 _SYNONYMS = {"value": ("数值", "值", "数量", "时长", "number", "num", "amount"), "unit": ("单位",)}
 _ABOUT = regex.compile(r"^(?:大约|大概|约|持续|历时|病程|共|近|已)\s*")

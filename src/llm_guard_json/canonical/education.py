@@ -101,7 +101,7 @@ def _two_schools(name: str) -> bool:
     that do not touch (中国科学院大学 and 北京大学计算机学院 are one name each)."""
     hits = [(m.start(), m.group()) for m in _SUFFIX.finditer(name)]
     for i, (p1, w1) in enumerate(hits):
-        for p2, w2 in hits[i + 1:]:
+        for p2, w2 in hits[i + 1 :]:
             if (w1 != "学院" and w2 != "学院") or (w1 == "学院" and w2 == "大学" and p2 != p1 + 2):
                 return True
     return False

@@ -33,7 +33,7 @@ def _digits(text: str) -> str | None:
     compact = _SEPARATORS.sub("", body)
     for prefix in ("+86", "0086"):
         if compact.startswith(prefix):
-            compact = compact[len(prefix):]
+            compact = compact[len(prefix) :]
             break
     else:
         if compact.startswith("86") and len(compact) == 13:

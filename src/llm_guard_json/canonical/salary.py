@@ -50,7 +50,7 @@ def periods_in(text: str) -> set[str]:
 
 
 def period_of(text: str) -> str | None:
-    """"month" or "year" when the text names exactly one period; None otherwise."""
+    """ "month" or "year" when the text names exactly one period; None otherwise."""
     found = periods_in(text)
     return found.pop() if len(found) == 1 else None
 
