@@ -27,6 +27,7 @@ its school, or the item's x-key-field). A list: each element read by these rules
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dc_field
@@ -131,6 +132,15 @@ def _array_node(node: SchemaNode, field: Field) -> SchemaNode:
     return node
 
 
+@functools.lru_cache(maxsize=64)
+def _degree_words(table: tuple[tuple[str, str], ...]) -> tuple[regex.Pattern[str] | None, dict[str, str]]:
+    """The degree-word pattern (longest alias first) and normalized alias -> degree, built once per table."""
+    aliases = sorted((a for a, _ in table if a), key=len, reverse=True)
+    pattern = "|".join(_alias_pattern(a) for a in aliases)
+    compiled = regex.compile(pattern, regex.IGNORECASE) if pattern else None
+    return compiled, {_norm(a): c for a, c in table}
+
+
 @dataclass(frozen=True)
 class _Grammar:
     """The words of one schema: its degree enum and aliases, its item properties."""
@@ -147,15 +157,13 @@ class _Grammar:
         items = _array_node(field.schema, field).get("items")
         node = object_schema(field.resolve(items), field.resolve) if isinstance(items, Mapping) else {}
         props = properties(node, field.resolve)
-        table = enum_lookup(props.get("degree", {}))
-        aliases = sorted(table, key=len, reverse=True)
-        pattern = "|".join(_alias_pattern(a) for a in aliases if a)
+        degree_re, degrees = _degree_words(tuple(sorted(enum_lookup(props.get("degree", {})).items())))
         year = props.get("graduation_year", {})
         low, high = year.get("minimum", 1900), year.get("maximum", 2100)
         key_field = node.get("x-key-field")
         return cls(
-            regex.compile(pattern, regex.IGNORECASE) if pattern else None,
-            {_norm(a): c for a, c in table.items()},
+            degree_re,
+            degrees,
             props,
             key_lookup(props),
             key_field if isinstance(key_field, str) else "degree",
