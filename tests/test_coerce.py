@@ -210,3 +210,10 @@ def test_bytes_are_decoded_with_a_deviation() -> None:
     assert result.ok
     assert "input.decode" in result.codes
     assert normalize(b'{"a": 1}', {}).deviations == ()
+
+
+@pytest.mark.parametrize("raw", ["[" * 5000, "[" * 3000 + "]" * 3000, '{"a":' * 2000 + "1" + "}" * 2000])
+def test_nesting_thousands_deep_is_cut_and_not_ok(raw: str) -> None:
+    result = normalize(raw, {})
+    assert not result.ok
+    assert "limit.depth" in result.codes

@@ -22,6 +22,7 @@ from ._types import JSON, Canonicalizers, Path
 #: Outputs longer than this many characters are cut before anything else (`limit.size`).
 MAX_CHARS = 2_000_000
 _SCALARS = {"string", "number", "integer", "boolean", "null"}
+_CUT = frozenset({"limit.size", "limit.depth"})
 
 
 def _text_of(raw: Any) -> tuple[str, list[Deviation]]:
@@ -101,7 +102,9 @@ def _run(
     found = pre + moved + unwrapped + walk.deviations
     if out is ABSENT:
         out = None
-    ok, invalid = _validate(schema, out, found)
+    valid, invalid = _validate(schema, out, found)
+    # a cut output (too long, too deep) is never vouched for, whatever the rest says
+    ok = valid and not any(d.code in _CUT for d in found)
     devs = reweigh(found + invalid, weights)
     return Result(raw, out, ok, devs, score(devs), canonical_text(out), schema)
 
