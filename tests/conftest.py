@@ -14,3 +14,18 @@ CORPUS_PATH = _SHARED if _SHARED.is_file() else HERE / "corpus" / "dev.jsonl"
 def load_corpus() -> list[dict[str, Any]]:
     with CORPUS_PATH.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def check_case(case: dict[str, Any]) -> None:
+    """A golden case: the exact canonical value and text (key order too), or not ok with a reason."""
+    from llm_guard_json import normalize
+
+    result = normalize(case["raw"], case["schema"])
+    expected = case["expected"]
+    if expected is None:
+        assert not result.ok, f"should not be ok; got {result.value!r}"
+        assert result.deviations, "a result that is not ok must say why"
+        return
+    assert result.ok, [d.as_dict() for d in result.deviations]
+    assert result.value == expected
+    assert result.text == json.dumps(expected, ensure_ascii=False, separators=(",", ":"))

@@ -230,3 +230,10 @@ def test_extract_never_raises_and_spans_come_from_the_text(raw: str) -> None:
 def test_extract_never_raises_on_bracket_soup(raw: str) -> None:
     for c in extract(raw):
         assert c.text.strip()
+
+
+def test_several_values_in_one_fence_are_separate_candidates() -> None:
+    raw = '```json\n{"name": "甲", "age": 30}\n\n修正如下：\n{"name": "乙", "age": 31}\n```'
+    found = extract(raw)
+    assert [c.text for c in found] == ['{"name": "甲", "age": 30}', '{"name": "乙", "age": 31}']
+    assert all({"fence", "prose"} <= {d.code for d in c.deviations} for c in found)

@@ -91,3 +91,10 @@ def _to_chinese(n: int) -> str:
 @given(st.integers(min_value=1, max_value=99_999_999))
 def test_chinese_numerals_agree_with_a_reference_writer(n: int) -> None:
     assert chinese_numeral(_to_chinese(n)) == n
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("30 万", 300000), ("2.5 万", 25000), ("4.5 k", 4500), ("140mmHg", 140), ("140 mmHg", 140)]
+)
+def test_spaces_before_multipliers_and_units(text: str, value: int) -> None:
+    assert read_number(text) == value

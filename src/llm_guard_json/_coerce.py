@@ -302,13 +302,7 @@ class Walk:
         """Rule 10 and clarification 7: one item per key, the key in `key_field`."""
         out: list[JSON] = []
         props: Mapping[str, Any] = items.get("properties") or {}
-        others = [
-            p
-            for p in props
-            if p != key_field
-            and admits(wanted_types(self.schema.resolve(props[p])), "string")
-            and (wanted_types(self.schema.resolve(props[p])) or set()) <= {"string", "null"}
-        ]
+        others = [p for p in props if p != key_field and _plain_text(self.schema.resolve(props[p]))]
         canonical = node.get("x-canonical")
         for k, val in v.items():
             if isinstance(val, dict):
@@ -381,6 +375,12 @@ class Walk:
         self.deviations.extend(best[2])
         self.moves.update(best[3])
         return best[1], True
+
+
+def _plain_text(node: SchemaNode) -> bool:
+    """A property that takes text (and maybe null) and nothing else: where a keyed value may go."""
+    types = wanted_types(node)
+    return types is not None and "string" in types and types <= {"string", "null"}
 
 
 def _json_in_string(v: JSON, want: type) -> Any:

@@ -7,7 +7,8 @@
    language tag (```` ```json ````, ```` ```JSON ````, `json5`, none) follows it on its line. It
    closes at the next run of the same character, at least as long, that ends its line; an unclosed
    fence runs to the end. Each non-blank fence content is a candidate: `fence`, plus `prose` when
-   other text remains.
+   other text remains. A fence holding several JSON values (a draft, then its correction) gives
+   one candidate per value instead.
 3. Outside fences, each top-level `{ [ ｛ ［` starts a candidate whose extent a string-aware bracket
    count finds (`value_end`); an unbalanced one runs to the end of its stretch of text. `prose` when
    other text remains. The whole text being one JSON value gives one candidate with no deviations.
@@ -186,13 +187,22 @@ def _find(text: str) -> list[_Found]:
     prev = 0
     for fence_start, content_start, content_end, fence_end in _fences(text):
         found += _in_prose(text, prev, fence_start, first, last)
-        body = text[content_start:content_end]
-        if body.strip():
-            prose = first < fence_start or last > fence_end
-            found.append(_Found(content_start, content_end, body, True, prose))
+        found += _in_fence(text, content_start, content_end, first < fence_start or last > fence_end)
         prev = fence_end
     found += _in_prose(text, prev, len(text), first, last)
     return found
+
+
+def _in_fence(text: str, lo: int, hi: int, prose: bool) -> list[_Found]:
+    """A fence's content is one candidate, unless it holds several JSON values (a draft and its
+    correction): then each value is one, and the text between them is prose."""
+    body = text[lo:hi]
+    if not body.strip():
+        return []
+    spans = list(_bracket_spans(text, lo, hi))
+    if len(spans) < 2:
+        return [_Found(lo, hi, body, True, prose)]
+    return [_Found(a, b, text[a:b], True, True) for a, b in spans]
 
 
 def _in_prose(text: str, lo: int, hi: int, first: int, last: int) -> list[_Found]:

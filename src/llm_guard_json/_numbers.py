@@ -4,7 +4,7 @@ Grammar of one number (after full-width digits become ASCII):
   arabic   := digits with optional thousands commas and decimals   "45,000"  "4.5"
   chinese  := 零〇一二两三四五六七八九十百千万亿 in the usual way     "三十五" "两万五" "二〇一九"
   number   := (arabic | chinese) multiplier?                         "4.5万" "20K" "3千"
-  multiplier := 万 w W (10^4) | k K 千 (10^3) | 百万 (10^6) | 亿 (10^8)
+  multiplier := 万 w W (10^4) | k K 千 (10^3) | 百万 (10^6) | 亿 (10^8), spaces allowed before it
 Colloquial tails count: 两万五 is 25000, 三千五 is 3500, 一百二 is 120, 1万5 is 15000.
 Two bare Chinese digits (两三, 三四) are a rough range, not a number.
 A range is two numbers joined by - ~ ～ 〜 — – 至 到: "2-3", "2～3", "30到35".
@@ -48,7 +48,7 @@ _MULTIPLIERS = {
 _CN_CHARS = "零〇一二两三四五六七八九十百千万亿"
 _NUMBER = (
     rf"(?:(?P<arabic>\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|\d+(?:\.\d+)?)"
-    rf"(?:(?P<mult>百万|[万wWkK千亿](?![A-Za-z]))(?:(?<=[万wWkK千])(?P<tail>\d)(?:(?<=[万wW]\d)千)?(?![\d.]))?)?"
+    rf"(?:[ \t]*(?P<mult>百万|[万wWkK千亿](?![A-Za-z]))(?:(?<=[万wWkK千])(?P<tail>\d)(?:(?<=[万wW]\d)千)?(?![\d.]))?)?"
     rf"|(?P<chinese>[{_CN_CHARS}]+))"
 )
 _NUMBER_RE = regex.compile(_NUMBER)
@@ -82,6 +82,18 @@ UNITS = (
     "yuan",
     "rmb",
     "cny",
+    "mmhg",
+    "mm hg",
+    "毫米汞柱",
+    "kg",
+    "公斤",
+    "斤",
+    "cm",
+    "厘米",
+    "分",
+    "次/分",
+    "bpm",
+    "%",
 )
 _WHOLE_RE = regex.compile(
     rf"(?P<sign>[+-])?\s*[¥￥$]?\s*(?P<num>{_NUMBER})\s*(?P<unit>{'|'.join(map(regex.escape, UNITS))})?",

@@ -26,7 +26,7 @@ from .._types import JSON
 from ._reading import decode_json_text, quote
 
 _VERBS = regex.compile(
-    r"^(?:能够|能)?(?:熟练使用|熟练掌握|熟练运用|熟练应用|会使用|会用|擅长|熟悉|精通|掌握|了解|善于|擅于|熟练|会)\s*"
+    r"^(?:能够|能)?(?:熟练使用|熟练掌握|熟练运用|熟练应用|会使用|会用|擅长|熟悉|精通|掌握|了解|善于|擅于|熟练|会)[\s:：]*"
 )
 #: Words that start with 会 and are not "can": 会计核算 keeps its 会.
 _HUI_WORDS = frozenset("会" + c for c in "计议员展话务签诊谈所客场晤聚合审演考战面商长意心费标徽期友刊堂馆见同稿操车通")
