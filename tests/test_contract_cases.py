@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from conftest import check_case
 
 CASES_PATH = Path(__file__).resolve().parent / "data" / "contract_cases.jsonl"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from conftest import check_case, load_corpus
 
 CASES = load_corpus()
