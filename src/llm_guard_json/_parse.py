@@ -5,21 +5,18 @@ depth), and reads each character O(1) times. Grammar, beyond JSON:
     text   = junk* value junk*     junk: whitespace, comments, text before the first { [ (stray_text)
     object = { (key :? value ,?)* }   array = [ (value ,?)* ]   `,` may be ，、  `:` may be ：
     value  = object | array | string | number | literal | word    key = string | word up to `:`
-    string = "…" | '…' | “…” | ‘…’ | 「…」, each closed only by its own closer; a value string
-             ends at the first quote followed by what may follow a value (`,` and a key, `}`, `]`,
-             a line end), else at its first quote: "He said "hi, there" and left" is one string.
+    string: quotes, where a string ends, escapes and their repairs (single_quotes, inner_quotes,
+            escape, fullwidth quotes) are _strings.py's rules; valid JSON keeps `\\b` `\\f` as JSON reads them.
 Repairs, by code: trailing_comma; missing_comma (also between `key: value` lines); missing_colon;
-single_quotes; unquoted_key; unquoted_value (a word up to `,` `}` `]` or line end, trimmed;
-`1,299.50` as an object value is kept as text for the schema stage); comment (`//` `/* */` `#`);
-python_literal (True False None); js_literal (undefined NaN Infinity, a number too big for a float:
-null); fullwidth (`｛｝［］，、：` “” ‘’ 「」 U+3000 as syntax; inside strings kept as is); escape
-(invalid escapes and raw control characters kept, unescaped inner `"` kept, `\\b` `\\f` before a
-letter read as a backslash once the text is broken: LaTeX, paths); stray_text; mismatched_closer.
+unquoted_key; unquoted_value (a word up to `,` `}` `]` or line end, trimmed; `1,299.50` as an object
+value is kept as text for the schema stage); comment (`//` `/* */` `#`); python_literal (True False
+None); js_literal (undefined NaN Infinity, a number too big for a float: null); fullwidth
+(`｛｝［］，、：` U+3000 as syntax); stray_text; mismatched_closer.
 Truncation (CANONICAL.md clarification 11): at the end of the text open containers are closed
 (missing_closer); the last scalar the cut may have shortened (an unclosed string; a number, literal
 or word running into the end) is dropped with its key (truncated_value); a key with no value is
 dropped (dangling_key). Containers deeper than `max_depth` are skipped whole (limit.depth).
-All codes but limit.depth are `repair.*`; one deviation per (code, container), with line:col and a count.
+All codes but limit.depth are `repair.*`; how repairs become deviations is _repair_log.py's rule.
 """
 
 from __future__ import annotations
@@ -28,12 +25,13 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from json.decoder import scanstring  # type: ignore[attr-defined]
-from typing import Any, Final
+from typing import Final
 
 from ._deviation import Deviation
 from ._errors import ConfigError
-from ._extract import escaped_at, value_end
+from ._extract import value_end
+from ._repair_log import RepairLog
+from ._strings import QUOTES, Strings
 from ._types import JSON, Path
 
 
@@ -63,21 +61,17 @@ _OPEN = {"{": "{", "[": "[", "｛": "{", "［": "["}
 _CLOSE = {"}": "{", "]": "[", "｝": "{", "］": "["}
 _COMMAS = ",，、"
 _COLONS = ":："
-_QUOTES = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」"}
 _LITERALS: dict[str, tuple[JSON, str]] = {"true": (True, ""), "false": (False, ""), "null": (None, "")}
 _LITERALS |= {"True": (True, "repair.python_literal"), "False": (False, "repair.python_literal")}
 _LITERALS |= {"None": (None, "repair.python_literal")}
 _LITERALS |= dict.fromkeys(["undefined", "NaN", "Infinity", "-Infinity", "+Infinity"], (None, "repair.js_literal"))
-_SIMPLE_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "'": "'"}
 _KEY, _COLON, _VALUE, _NEXT = range(4)  # what a container expects next
-_MAX_PER_CODE = 20  # containers named one by one per code; the rest are summed into one deviation
 
 _WS = re.compile(r"[ \t\r\n]*+")
 # Comment starts and whitespace JSON does not allow (U+3000 is full-width syntax, the rest stray text).
 _ODD_SPACE = frozenset("#/\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000\ufeff\u200b") | {
     chr(c) for c in range(0x2000, 0x200B)
 }
-_LATEX = re.compile(r"[\b\f][A-Za-z]")  # `\beta`, `\frac` decoded as control characters
 _START = re.compile(r"[{\[｛［]")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++)?(?:[eE][-+]?[0-9]++)?")
 _LITERAL = re.compile(r"[-+]?Infinity|NaN|undefined|true|false|null|True|False|None")
@@ -89,58 +83,11 @@ _NUMBER_END = re.compile(rf"[ \t]*+(?:{_ENDS})|[ \t]++[-0-9]")  # `1 2`: missing
 _BARE_KEY = re.compile(r"[^:：,，{}\[\]｛｝［］\"\n\r]*+")
 _BARE_VALUE = re.compile(r"(?:[^,}\]，｝］\n\r \t]|[ \t](?!//|/\*))*+")
 _STRAY = re.compile(r"(?:[^\w\s\"'“‘「{}\[\]｛｝［］,，、:：/#$+\-.]|[+\-.](?![0-9]|Infinity)|/(?![/*]))++")
-_CONTROL = re.compile(r"[\x00-\x1f]")
-_ESCAPE = re.compile(r"\\(?:u([dD][89abAB][0-9a-fA-F]{2})\\u([dD][c-fC-F][0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|(.))", re.S)
-# What may follow a closing quote of a value, so that an inner, unescaped quote does not close it.
-_AFTER_MEMBER = r"""\s*+(?:["'“‘「{\[｛［}\]｝］#]|\Z|//|/\*|[^\W\d][\w$-]*+[ \t]*+[:：])"""
-_END_IN_OBJECT = rf"""[ \t]*+(?:[}}\]｝］\r\n"“‘「]|\Z|//|/\*|[,，、]{_AFTER_MEMBER})"""
-_END_IN_ARRAY = r"""[ \t]*+(?:[,，、}\]｝］\r\n"“‘「:：]|\Z|//|/\*)"""
-_GOOD_CLOSE = {
-    (close, in_object): re.compile(re.escape(close) + f"(?={_END_IN_OBJECT if in_object else _END_IN_ARRAY})")
-    for close in set(_QUOTES.values())
-    for in_object in (True, False)
-}
 
 
 def _end(pattern: re.Pattern[str], text: str, i: int) -> int:
     m = pattern.match(text, i)
     return i if m is None else m.end()
-
-
-class _Log:
-    """Repairs, one entry per (code, container path): [count, first position, what]."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.entries: dict[tuple[str, Path], list[Any]] = {}
-        self.per_code: dict[str, int] = {}
-        self.overflow: dict[str, list[Any]] = {}
-
-    def add(self, code: str, path: Path, pos: int, what: str, count: int = 1) -> None:
-        entry = self.entries.get((code, path))
-        if entry is None and self.per_code.get(code, 0) >= _MAX_PER_CODE:
-            entry = self.overflow.setdefault(code, [0, pos, what + " (and in other places)"])
-        elif entry is None:
-            self.per_code[code] = self.per_code.get(code, 0) + 1
-            entry = self.entries[(code, path)] = [0, pos, what]
-        entry[0] += count
-
-    def merge(self, other: _Log) -> None:
-        for (code, path), (count, pos, what) in other.entries.items():
-            self.add(code, path, pos, what, count)
-
-    def deviations(self) -> tuple[Deviation, ...]:
-        rows = [(pos, code, path, count, what) for (code, path), (count, pos, what) in self.entries.items()]
-        rows += [(pos, code, (), count, what) for code, (count, pos, what) in self.overflow.items()]
-        rows.sort(key=lambda r: r[0])
-        line, line_start, at, out = 1, 0, 0, []
-        for pos, code, path, count, what in rows:  # positions ascend, so counting lines stays linear
-            line += self.text.count("\n", at, pos)
-            line_start = max(line_start, self.text.rfind("\n", at, pos) + 1)
-            at = pos
-            times = f" ({count} times)" if count > 1 else ""
-            out.append(Deviation(code, path, f"{what} at {line}:{pos - line_start + 1}{times}"))
-        return tuple(out)
 
 
 @dataclass(slots=True)
@@ -156,8 +103,8 @@ class _Parser:
     def __init__(self, text: str, max_depth: int) -> None:
         self.s, self.n, self.i, self.max_depth = text, len(text), 0, max_depth
         self.stack: list[_Frame] = []
-        self.log = _Log(text)
-        self.memo: dict[tuple[str, bool], tuple[int, int]] = {}
+        self.log = RepairLog(text)
+        self.strings = Strings(text, self.note)
 
     def note(self, code: str, pos: int, what: str) -> None:
         self.log.add(code, self.stack[-1].path if self.stack else (), pos, what)
@@ -185,11 +132,11 @@ class _Parser:
     def root_scalar(self) -> JSON:
         """A string, number or literal that is the whole text (a word alone is prose, not JSON)."""
         start, log = self.i, self.log
-        self.log = _Log(self.s)
+        self.log = RepairLog(self.s)
         value: JSON = MISSING
-        if self.s[start] in _QUOTES:
-            text, closed = self.string(key=False, in_object=False)
-            value = text if closed else MISSING
+        if self.s[start] in QUOTES:
+            text, end = self.strings.read(start, key=False, in_object=False)
+            self.i, value = (end, text) if end >= 0 else (self.n, MISSING)
         elif (m := _NUMBER.match(self.s, start)) and _NUMBER_END.match(self.s, m.end()):
             self.i = m.end()
             value = self.number(m.group(), start)
@@ -290,15 +237,16 @@ class _Parser:
             self.note("repair.stray_text", i, "skipped a value where a key was expected")
             self.i, top.comma = value_end(self.s, i, self.n), False
             return
-        if c not in _QUOTES and not (c.isalnum() or c in "_$"):
+        if c not in QUOTES and not (c.isalnum() or c in "_$"):
             self.stray()
             return
         if top.state == _NEXT:
             self.note("repair.missing_comma", i, "added a missing comma")
         top.comma, top.state = False, _COLON
-        if c in _QUOTES:
-            name, closed = self.string(key=True, in_object=True)
-            if not closed:
+        if c in QUOTES:
+            name, end = self.strings.read(i, key=True, in_object=True)
+            self.i = end if end >= 0 else self.n
+            if end < 0:
                 self.note("repair.dangling_key", i, "dropped a key cut off by the end of the text")
                 top.state = _NEXT
                 return
@@ -311,7 +259,7 @@ class _Parser:
     def item(self, top: _Frame) -> None:
         s, i = self.s, self.i
         c = s[i]
-        if not (c in _OPEN or c in _QUOTES or c.isalnum() or c in "_$" or _SIGNED.match(s, i)):
+        if not (c in _OPEN or c in QUOTES or c.isalnum() or c in "_$" or _SIGNED.match(s, i)):
             self.stray()
             return
         if top.state == _NEXT:
@@ -364,8 +312,10 @@ class _Parser:
     def scalar(self, in_object: bool) -> tuple[JSON, bool]:
         """(value, complete): a value running into the end of the text may be cut short."""
         s, i = self.s, self.i
-        if s[i] in _QUOTES:
-            return self.string(key=False, in_object=in_object)
+        if s[i] in QUOTES:
+            text, end = self.strings.read(i, key=False, in_object=in_object)
+            self.i = end if end >= 0 else self.n
+            return text, end >= 0
         if in_object and (m := _THOUSANDS.match(s, i)):
             self.i = m.end()
             self.note("repair.unquoted_value", i, "kept a number with thousands separators as text")
@@ -399,88 +349,6 @@ class _Parser:
         if code:
             self.note(code, pos, f"read {word} as {json.dumps(value)}")
         return value
-
-    def string(self, *, key: bool, in_object: bool) -> tuple[str, bool]:
-        """Read a quoted string at self.i: (text, closed). Keys end at their first closing quote."""
-        start, opener = self.i + 1, self.s[self.i]
-        close = _QUOTES[opener]
-        if opener == "'":
-            self.note("repair.single_quotes", self.i, "re-quoted a single-quoted string")
-        elif opener != '"':
-            self.note("repair.fullwidth", self.i, f"read {opener}…{close} as string quotes")
-        if opener == '"':  # the C scanner reads a well-formed string; its end still has to be a good one
-            try:
-                text, after = scanstring(self.s, start)
-            except ValueError:
-                pass
-            else:
-                if (key or _GOOD_CLOSE[('"', in_object)].match(self.s, after - 1)) and not _LATEX.search(text):
-                    self.i = after
-                    return text, True
-        end = self.closing(close, start, not key and in_object, key)
-        if end < 0:
-            self.i = self.n
-            return "", False
-        self.i = end + 1
-        raw = self.s[start:end]
-        inner = raw.find('"') if opener == '"' else -1  # an apostrophe inside '…' is single_quotes' business
-        while inner >= 0 and escaped_at(raw, inner):
-            inner = raw.find('"', inner + 1)
-        if inner >= 0:
-            self.note("repair.inner_quotes", start + inner, "kept unescaped quotes inside a string as text")
-        return self.unescape(raw, start), True
-
-    def closing(self, close: str, start: int, in_object: bool, first: bool) -> int:
-        """Index of the quote that closes a string opened before `start`; -1 when none does."""
-        end = -1 if first else self.good_close(close, start, in_object)
-        if end < 0:
-            end = start
-            while (end := self.s.find(close, end)) >= 0 and escaped_at(self.s, end):
-                end += 1
-        return end
-
-    def good_close(self, close: str, start: int, in_object: bool) -> int:
-        """First unescaped `close` at or after `start` that is followed by what may follow a value.
-
-        Remembered per pattern: a later search from inside the span already searched reuses the
-        answer, so no part of the text is searched twice.
-        """
-        memo = self.memo.get((close, in_object))
-        if memo is not None and memo[0] <= start and (memo[1] < 0 or start <= memo[1]):
-            return memo[1]
-        pattern, pos, found = _GOOD_CLOSE[(close, in_object)], start, -1
-        while (m := pattern.search(self.s, pos)) is not None:
-            if not escaped_at(self.s, m.start()):
-                found = m.start()
-                break
-            pos = m.start() + 1
-        self.memo[(close, in_object)] = (start, found)
-        return found
-
-    def unescape(self, raw: str, pos: int) -> str:
-        if _CONTROL.search(raw):
-            self.note("repair.escape", pos, "kept a raw control character in a string")
-        if "\\" not in raw:
-            return raw
-        odd: list[str] = []
-
-        def one(m: re.Match[str]) -> str:
-            if m.group(1):
-                high, low = int(m.group(1), 16), int(m.group(2), 16)
-                return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
-            if m.group(3):
-                return chr(int(m.group(3), 16))
-            ch = m.group(4)
-            letter_next = raw[m.end() : m.end() + 1].isascii() and raw[m.end() : m.end() + 1].isalpha()
-            if ch in _SIMPLE_ESCAPES and not (ch in "bf" and letter_next):
-                return _SIMPLE_ESCAPES[ch]
-            odd.append(ch)
-            return "\\" + ch
-
-        out = _ESCAPE.sub(one, raw)
-        if odd:
-            self.note("repair.escape", pos, f"kept {len(odd)} invalid escape(s) such as \\{odd[0]} as text")
-        return out
 
 
 def _reject(word: str) -> JSON:
