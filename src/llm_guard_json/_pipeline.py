@@ -18,6 +18,7 @@ from ._result import Result, canonical_text
 from ._scalars import wanted_types
 from ._schema import Schema, as_schema
 from ._types import JSON, Canonicalizers, Path
+from ._validate import validate
 
 #: Outputs longer than this many characters are cut before anything else (`limit.size`).
 MAX_CHARS = 2_000_000
@@ -66,24 +67,6 @@ def _translate(path: Path, moves: Mapping[Path, Path], base: Path) -> Path:
     return ()
 
 
-def _validate(schema: Schema, value: JSON, found: list[Deviation]) -> tuple[bool, list[Deviation]]:
-    """(valid, deviations for the errors that no lost/missing deviation already explains)."""
-    covered = {d.path for d in found if d.code.startswith(("lost.", "missing."))}
-    errors = list(schema.validator.iter_errors(value))
-    out = []
-    for error in errors:
-        path: Path = tuple(error.absolute_path)
-        if error.validator == "required" and isinstance(error.instance, dict):
-            wanted = error.validator_value if isinstance(error.validator_value, list) else []
-            names = [n for n in wanted if n not in error.instance]
-            if all(path + (n,) in covered for n in names):
-                continue
-        if any(path[: len(c)] == c for c in covered):
-            continue
-        out.append(Deviation(f"invalid.{error.validator}", path, error.message[:200]))
-    return not errors, out
-
-
 def _run(
     schema: Schema,
     canon: Canonicalizers,
@@ -102,7 +85,8 @@ def _run(
     found = pre + moved + unwrapped + walk.deviations
     if out is ABSENT:
         out = None
-    valid, invalid = _validate(schema, out, found)
+    failures = schema.problems(out)
+    valid, invalid = not failures, validate(found, failures)
     # a cut output (too long, too deep) is never vouched for, whatever the rest says
     ok = valid and not any(d.code in _CUT for d in found)
     devs = reweigh(found + invalid, weights)

@@ -19,6 +19,7 @@ from jsonschema.protocols import Validator
 
 from ._errors import ConfigError, SchemaError
 from ._types import Canonicalizers, SchemaNode
+from ._validate import Problem, compile_fast, problems
 
 _SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
 _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
@@ -155,7 +156,9 @@ class Schema:
         self.source: Any = source
         self.root, self.name, self.model = _load_source(source)
         validator_class = _check(self.root)
+        #: The reference validator (python jsonschema); `problems` uses the fast one first.
         self.validator: Validator = validator_class(self.root)
+        self._fast = compile_fast(self.root)
         self.canonicalizers = canonicalizers
         self._resolved: dict[int, SchemaNode] = {}
         #: Tables derived from subschemas (key lookups), keyed by (kind, id(node)).
@@ -196,6 +199,10 @@ class Schema:
             part = token.replace("~1", "/").replace("~0", "~")
             node = node.get(part) if isinstance(node, Mapping) else None
         return node if isinstance(node, Mapping) else {}
+
+    def problems(self, value: Any) -> list[Problem]:
+        """Every keyword `value` fails against the schema; [] when it is valid."""
+        return problems(self._fast, self.validator, value)
 
     @functools.cached_property
     def canonicalizer_names(self) -> frozenset[str]:
