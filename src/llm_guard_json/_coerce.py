@@ -75,6 +75,20 @@ class Walk:
     deviations: list[Deviation] = field(default_factory=list)
     moves: dict[Path, Path] = field(default_factory=dict)
 
+    def _types(self, node: SchemaNode) -> set[str] | None:
+        """wanted_types, computed once per schema node."""
+        key = ("types", id(node))
+        if key not in self.schema.cache:
+            self.schema.cache[key] = wanted_types(node)
+        return self.schema.cache[key]  # type: ignore[no-any-return]
+
+    def _nullable(self, node: SchemaNode) -> bool:
+        """allows_null, computed once per schema node."""
+        key = ("nullable", id(node))
+        if key not in self.schema.cache:
+            self.schema.cache[key] = allows_null(node, self.schema.resolve)
+        return bool(self.schema.cache[key])
+
     def note(self, code: str, path: Path, detail: str) -> None:
         self.deviations.append(Deviation(code, path, detail))
 
@@ -89,7 +103,7 @@ class Walk:
         self.moves[raw] = path
         if not node:
             return v, True
-        if any(k in node for k in _UNION):
+        if "anyOf" in node or "oneOf" in node:
             return self._union(v, node, path, raw, key)
         if is_null_like(v):
             return self._null_like(v, node, path)
@@ -99,7 +113,7 @@ class Walk:
             if is_null_like(v):
                 return self._null_like(v, node, path)
         out, ok = self._shape(v, node, path, raw, key)
-        if not ok and allows_null(node, self.schema.resolve):
+        if not ok and self._nullable(node):
             self.note("lost.value", path, f"{_brief(v)} could not be made valid; set to null")
             return None, True
         return out, ok
@@ -110,8 +124,8 @@ class Walk:
         return out
 
     def _null_like(self, v: JSON, node: SchemaNode, path: Path) -> tuple[JSON, bool]:
-        types = wanted_types(node)
-        if allows_null(node, self.schema.resolve):
+        types = self._types(node)
+        if self._nullable(node):
             if v is not None:
                 self.note("coerce.null_like", path, f"{_brief(v)} means no value: null")
             return None, True
@@ -124,7 +138,7 @@ class Walk:
         return ABSENT, True
 
     def _shape(self, v: JSON, node: SchemaNode, path: Path, raw: Path, key: str | None) -> tuple[JSON, bool]:
-        types = wanted_types(node)
+        types = self._types(node)
         if enum_values(node) is not None and kind(v) not in ("object", "array"):
             return self._enum(v, node, path)
         k = kind(v)
@@ -267,7 +281,7 @@ class Walk:
 
     def _to_array(self, v: JSON, node: SchemaNode, path: Path, raw: Path, key: str | None) -> tuple[JSON, bool] | None:
         items = self.schema.resolve(node.get("items", {}))
-        item_types = wanted_types(items)
+        item_types = self._types(items)
         if isinstance(v, dict):
             return self._object_to_array(v, node, items, path, raw)
         decoded = _json_in_string(v, list)
@@ -285,7 +299,7 @@ class Walk:
     def _object_to_array(
         self, v: dict[str, JSON], node: SchemaNode, items: SchemaNode, path: Path, raw: Path
     ) -> tuple[JSON, bool] | None:
-        if not admits(wanted_types(items), "object"):
+        if not admits(self._types(items), "object"):
             return None
         table = _key_table(self.schema, items)
         fits = any(k in table or "\0" + fold_key(k) in table or "\1" + fold_key(k) in table for k in v)
@@ -326,7 +340,7 @@ class Walk:
             sub = prefix[i] if i < len(prefix) else node.get("items", {})
             here = path + (len(out),)
             item = self._strip_prefix(given, strip, here) if isinstance(given, str) and strip else given
-            if is_null_like(item) and not allows_null(self.schema.resolve(sub), self.schema.resolve):
+            if is_null_like(item) and not self._nullable(self.schema.resolve(sub)):
                 self.note("coerce.null_like", here, f"null-like item {_brief(item)} dropped")
                 continue
             result, ok = self.value(item, sub, here, raw + (i,))
@@ -355,7 +369,7 @@ class Walk:
     # -- unions ----------------------------------------------------------------------
 
     def _union(self, v: JSON, node: SchemaNode, path: Path, raw: Path, key: str | None) -> tuple[JSON, bool]:
-        if is_null_like(v) and allows_null(node, self.schema.resolve):
+        if is_null_like(v) and self._nullable(node):
             if v is not None:
                 self.note("coerce.null_like", path, f"{_brief(v)} means no value: null")
             return None, True

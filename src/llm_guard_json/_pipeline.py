@@ -12,8 +12,8 @@ from typing import Any
 from ._coerce import ABSENT, Walk, unwrap_root
 from ._deviation import Deviation, check_weights, reweigh, score
 from ._errors import ConfigError
-from ._extract import bare_text, extract
-from ._parse import MISSING, parse
+from ._extract import Candidate, bare_text, extract
+from ._parse import MISSING, Parsed, parse, strict
 from ._result import Result, canonical_text
 from ._scalars import wanted_types
 from ._schema import Schema, as_schema
@@ -118,8 +118,7 @@ def normalize(
         text = text[:MAX_CHARS]
     wants = _root_wants(compiled)
     results = []
-    for candidate in extract(text):
-        parsed = parse(candidate.text)
+    for candidate, parsed in _candidates(text):
         if parsed.value is MISSING:
             continue
         for value, base, extra in _expand(parsed.value, wants):
@@ -139,6 +138,15 @@ def normalize(
         bare = bare_text(text)
         results.append(_run(compiled, canon, bare.text, (), pre + list(bare.deviations), (), weights, text))
     return _choose(results, text, pre, weights, compiled)
+
+
+def _candidates(text: str) -> list[tuple[Candidate, Parsed]]:
+    """Each candidate with its parse; output that is strict JSON as a whole skips extraction."""
+    if text.lstrip()[:1] in ("{", "["):
+        value = strict(text)
+        if value is not MISSING:
+            return [(Candidate(text, (), 0), Parsed(value, ()))]
+    return [(c, parse(c.text)) for c in extract(text)]
 
 
 def _expand(value: JSON, wants: set[str] | None) -> list[tuple[JSON, Path, list[Deviation]]]:
