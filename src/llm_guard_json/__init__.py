@@ -3,6 +3,7 @@
 from ._deviation import CODES, Deviation, score
 from ._errors import ConfigError, GuardError, OutputRejected, SchemaError
 from ._field import Field
+from ._limits import Limits
 from ._pipeline import normalize
 from ._result import Result
 from ._schema import Schema, shipped_names
@@ -15,6 +16,7 @@ __all__ = [
     "Deviation",
     "Field",
     "GuardError",
+    "Limits",
     "OutputRejected",
     "Result",
     "Schema",

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 from ._deviation import Deviation
 from ._field import Field
+from ._limits import DEFAULT_LIMITS, Limits
 from ._scalars import (
     admits,
     enum_values,
@@ -72,6 +73,7 @@ class Walk:
 
     schema: Schema
     canonicalizers: Canonicalizers
+    limits: Limits = DEFAULT_LIMITS
     deviations: list[Deviation] = field(default_factory=list)
     moves: dict[Path, Path] = field(default_factory=dict)
 
@@ -153,7 +155,7 @@ class Walk:
         return self._convert(v, node, path, raw, key, [t for t in _WANT_ORDER if types and t in types])
 
     def _leaf(self, v: JSON, node: SchemaNode, path: Path) -> tuple[JSON, bool]:
-        if leaf_ok(v, node):
+        if leaf_ok(v, node, self.limits.pattern_timeout_s):
             return v, True
         self.lost(path, v, "it breaks the field's constraints")
         return v, False
@@ -376,7 +378,7 @@ class Walk:
         best: tuple[float, JSON, list[Deviation], dict[Path, Path]] | None = None
         branches = [b for k in _UNION for b in node.get(k) or ()]
         for branch in branches:
-            trial = Walk(self.schema, self.canonicalizers)
+            trial = Walk(self.schema, self.canonicalizers, self.limits)
             out, ok = trial.value(v, branch, path, raw, key)
             if not ok or out is ABSENT:
                 continue
@@ -413,7 +415,7 @@ def _extra_schema(node: SchemaNode, key: str) -> Any:
     None when the key is not allowed at all.
     """
     for pattern, sub in (node.get("patternProperties") or {}).items():
-        if search_pattern(pattern, key):
+        if search_pattern(pattern, key, DEFAULT_LIMITS.pattern_timeout_s):
             return sub
     extra = node.get("additionalProperties", True)
     return None if extra is False else extra

@@ -7,12 +7,14 @@ higher score, then the later one. Bad output never raises; bad arguments do.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ._coerce import ABSENT, Walk, unwrap_root
 from ._deviation import Deviation, check_weights, reweigh, score
 from ._errors import ConfigError
 from ._extract import Candidate, bare_text, extract
+from ._limits import DEFAULT_LIMITS, Limits
 from ._parse import MISSING, Parsed, parse, strict
 from ._result import Result, canonical_text
 from ._scalars import wanted_types
@@ -20,8 +22,6 @@ from ._schema import Schema, as_schema
 from ._types import JSON, Canonicalizers, Path
 from ._validate import validate
 
-#: Outputs longer than this many characters are cut before anything else (`limit.size`).
-MAX_CHARS = 2_000_000
 _SCALARS = {"string", "number", "integer", "boolean", "null"}
 _CUT = frozenset({"limit.size", "limit.depth"})
 
@@ -67,30 +67,32 @@ def _translate(path: Path, moves: Mapping[Path, Path], base: Path) -> Path:
     return ()
 
 
-def _run(
-    schema: Schema,
-    canon: Canonicalizers,
-    value: JSON,
-    base: Path,
-    pre: list[Deviation],
-    parsed: tuple[Deviation, ...],
-    weights: Mapping[str, float],
-    raw: str,
-) -> Result:
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """The frozen settings of one normalize call."""
+
+    schema: Schema
+    canonicalizers: Canonicalizers
+    weights: Mapping[str, float]
+    limits: Limits
+    raw: str
+
+
+def _run(call: _Call, value: JSON, base: Path, pre: list[Deviation], parsed: tuple[Deviation, ...]) -> Result:
     """Coerce, complete, validate and score one parsed candidate value."""
+    schema = call.schema
     value, inner, unwrapped = unwrap_root(value, schema)
-    walk = Walk(schema, canon)
+    walk = Walk(schema, call.canonicalizers, call.limits)
     out, _ = walk.value(value, schema.root, (), base + inner)
     moved = [Deviation(d.code, _translate(d.path, walk.moves, base), d.detail, d.weight) for d in parsed]
     found = pre + moved + unwrapped + walk.deviations
     if out is ABSENT:
         out = None
     failures = schema.problems(out)
-    valid, invalid = not failures, validate(found, failures)
     # a cut output (too long, too deep) is never vouched for, whatever the rest says
-    ok = valid and not any(d.code in _CUT for d in found)
-    devs = reweigh(found + invalid, weights)
-    return Result(raw, out, ok, devs, score(devs), canonical_text(out), schema)
+    ok = not failures and not any(d.code in _CUT for d in found)
+    devs = reweigh(found + validate(found, failures), call.weights)
+    return Result(call.raw, out, ok, devs, score(devs), canonical_text(out), schema)
 
 
 def _root_wants(schema: Schema) -> set[str] | None:
@@ -103,6 +105,7 @@ def normalize(
     *,
     canonicalizers: Canonicalizers | None = None,
     weights: Mapping[str, float] | None = None,
+    limits: Limits | None = None,
 ) -> Result:
     """Normalize one model output to the canonical value `schema` declares.
 
@@ -110,43 +113,35 @@ def normalize(
     class. Never raises for bad output: the Result says what was wrong.
     """
     compiled = as_schema(schema)
-    canon = _canonicalizers(compiled, canonicalizers)
-    weights = check_weights(weights)
-    text, pre = _text_of(raw)
-    if len(text) > MAX_CHARS:
-        pre.append(Deviation("limit.size", (), f"output of {len(text)} characters cut to {MAX_CHARS}"))
-        text = text[:MAX_CHARS]
+    limits = limits or DEFAULT_LIMITS
+    if not isinstance(limits, Limits):
+        raise ConfigError(f"limits must be a Limits(...), not {type(limits).__name__}")
+    full, pre = _text_of(raw)
+    text = full[: limits.max_chars]
+    if len(text) < len(full):
+        pre.append(Deviation("limit.size", (), f"output of {len(full)} characters cut to {limits.max_chars}"))
+    call = _Call(compiled, _canonicalizers(compiled, canonicalizers), check_weights(weights), limits, full)
     wants = _root_wants(compiled)
     results = []
-    for candidate, parsed in _candidates(text):
+    for candidate, parsed in _candidates(text, limits):
         if parsed.value is MISSING:
             continue
         for value, base, extra in _expand(parsed.value, wants):
-            results.append(
-                _run(
-                    compiled,
-                    canon,
-                    value,
-                    base,
-                    pre + list(candidate.deviations) + extra,
-                    parsed.deviations,
-                    weights,
-                    text,
-                )
-            )
+            results.append(_run(call, value, base, pre + list(candidate.deviations) + extra, parsed.deviations))
     if wants is not None and wants <= _SCALARS:  # clarification 15: the bare text is a candidate too
         bare = bare_text(text)
-        results.append(_run(compiled, canon, bare.text, (), pre + list(bare.deviations), (), weights, text))
-    return _choose(results, text, pre, weights, compiled)
+        results.append(_run(call, bare.text, (), pre + list(bare.deviations), ()))
+    return _choose(results, pre, call)
 
 
-def _candidates(text: str) -> list[tuple[Candidate, Parsed]]:
+def _candidates(text: str, limits: Limits) -> list[tuple[Candidate, Parsed]]:
     """Each candidate with its parse; output that is strict JSON as a whole skips extraction."""
     if text.lstrip()[:1] in ("{", "["):
-        value = strict(text)
+        value = strict(text, max_depth=limits.max_depth)
         if value is not MISSING:
             return [(Candidate(text, (), 0), Parsed(value, ()))]
-    return [(c, parse(c.text)) for c in extract(text)]
+    found = extract(text, max_candidates=limits.max_candidates)
+    return [(c, parse(c.text, max_depth=limits.max_depth)) for c in found]
 
 
 def _expand(value: JSON, wants: set[str] | None) -> list[tuple[JSON, Path, list[Deviation]]]:
@@ -162,16 +157,15 @@ def _expand(value: JSON, wants: set[str] | None) -> list[tuple[JSON, Path, list[
     return [(value, (), [])]
 
 
-def _choose(
-    results: list[Result], text: str, pre: list[Deviation], weights: Mapping[str, float], schema: Schema
-) -> Result:
+def _choose(results: list[Result], pre: list[Deviation], call: _Call) -> Result:
+    """Clarification 2: ok first, then the higher score, then the later candidate."""
     if not results:
-        devs = reweigh([*pre, Deviation("no_json", (), "no JSON value was found in the output")], weights)
-        return Result(text, None, False, devs, score(devs), None, schema)
+        devs = reweigh([*pre, Deviation("no_json", (), "no JSON value was found in the output")], call.weights)
+        return Result(call.raw, None, False, devs, score(devs), None, call.schema)
     best = max(range(len(results)), key=lambda i: (results[i].ok, results[i].score, i))
     winner = results[best]
     if len(results) == 1:
         return winner
     note = Deviation("candidates", (), f"{len(results)} candidates; number {best + 1} chosen")
-    devs = (*winner.deviations, *reweigh([note], weights))
-    return Result(winner.raw, winner.value, winner.ok, devs, score(devs), winner.text, schema)
+    devs = (*winner.deviations, *reweigh([note], call.weights))
+    return Result(winner.raw, winner.value, winner.ok, devs, score(devs), winner.text, call.schema)

@@ -20,8 +20,6 @@ from ._types import JSON, SchemaNode
 _KINDS = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
 _TRUE = frozenset({"true", "yes", "y", "是", "对"})
 _FALSE = frozenset({"false", "no", "n", "否", "不是"})
-#: How long a schema's `pattern` may run on one value before the value counts as failing.
-PATTERN_TIMEOUT_S = 0.1
 
 Converted = tuple[JSON, str | None] | None
 
@@ -135,22 +133,22 @@ def _pattern(pattern: str) -> regex.Pattern[str] | None:
         return None  # the validator reports a pattern it cannot use
 
 
-def search_pattern(pattern: str, value: str) -> bool:
+def search_pattern(pattern: str, value: str, timeout: float) -> bool:
     """Whether a schema `pattern` matches; one that cannot compile matches, one that runs too long does not."""
     compiled = _pattern(pattern)
     if compiled is None:
         return True
     try:
-        return compiled.search(value, timeout=PATTERN_TIMEOUT_S) is not None
+        return compiled.search(value, timeout=timeout) is not None
     except TimeoutError:
         return False
 
 
-def _string_ok(value: str, node: SchemaNode) -> bool:
+def _string_ok(value: str, node: SchemaNode, timeout: float) -> bool:
     if len(value) < node.get("minLength", 0) or len(value) > node.get("maxLength", math.inf):
         return False
     pattern = node.get("pattern")
-    return search_pattern(pattern, value) if isinstance(pattern, str) else True
+    return search_pattern(pattern, value, timeout) if isinstance(pattern, str) else True
 
 
 def _number_ok(value: float, node: SchemaNode) -> bool:
@@ -168,10 +166,10 @@ def _number_ok(value: float, node: SchemaNode) -> bool:
     )
 
 
-def leaf_ok(value: JSON, node: SchemaNode) -> bool:
+def leaf_ok(value: JSON, node: SchemaNode, pattern_timeout: float) -> bool:
     """Whether a scalar meets its node's string and number keywords (not `type`)."""
     if isinstance(value, str):
-        return _string_ok(value, node)
+        return _string_ok(value, node, pattern_timeout)
     if kind(value) in ("integer", "number"):
         return _number_ok(value, node)
     return True
