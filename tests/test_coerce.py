@@ -217,3 +217,8 @@ def test_nesting_thousands_deep_is_cut_and_not_ok(raw: str) -> None:
     result = normalize(raw, {})
     assert not result.ok
     assert "limit.depth" in result.codes
+
+
+def test_a_schema_without_properties_unwraps_nothing() -> None:
+    assert normalize('{"data": {"x": 1}}', {}).value == {"data": {"x": 1}}
+    assert normalize('{"data": {"x": 1}}', {"type": "object"}).value == {"data": {"x": 1}}

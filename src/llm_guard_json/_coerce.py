@@ -20,13 +20,13 @@ from typing import Any, Final
 
 from ._deviation import Deviation
 from ._field import Field
+from ._keys import EXACT, FOLDED, extra_schema, key_table, lookup
 from ._limits import DEFAULT_LIMITS, Limits
 from ._scalars import (
     admits,
     enum_values,
     kind,
     leaf_ok,
-    search_pattern,
     to_boolean,
     to_enum,
     to_number,
@@ -34,7 +34,7 @@ from ._scalars import (
     wanted_types,
 )
 from ._schema import Schema
-from ._text import fold_key, is_null_like, split_text
+from ._text import is_null_like, split_text
 from ._types import JSON, Canonicalizers, Path, SchemaNode
 
 
@@ -223,7 +223,7 @@ class Walk:
         out: dict[str, JSON] = {}
         given_but_lost: set[str] = set()
         for prop, (k, item) in chosen.items():
-            sub = props[prop] if prop in props else _extra_schema(node, prop)
+            sub = props[prop] if prop in props else extra_schema(node, prop)
             result, ok = self.value(item, sub, path + (prop,), raw + (k,), key=k)
             if not ok:
                 given_but_lost.add(prop)
@@ -257,13 +257,13 @@ class Walk:
 
     def _match_keys(self, v: dict[str, JSON], node: SchemaNode, path: Path) -> dict[str, tuple[str, JSON]]:
         """Property -> (the model's key, its value), by rule 4 and clarification 8."""
-        table = _key_table(self.schema, node)
+        table = key_table(self.schema, node)
         chosen: dict[str, tuple[str, JSON]] = {}
         rank: dict[str, tuple[bool, int]] = {}
         for k, item in v.items():
-            found = table.get(k) or table.get("\0" + fold_key(k)) or table.get("\1" + fold_key(k))
+            found = lookup(table, k)
             if found is None:
-                if _extra_schema(node, k) is None:
+                if extra_schema(node, k) is None:
                     self.note("key.unknown", path + (k,), f"key {k!r} matches no property; dropped")
                     continue
                 found = (k, 0)
@@ -274,8 +274,8 @@ class Walk:
                 if here < rank[prop]:
                     continue
             chosen[prop], rank[prop] = (k, item), here
-            if quality:
-                code = "key.case" if quality == 1 else "key.alias"
+            if quality != EXACT:
+                code = "key.case" if quality == FOLDED else "key.alias"
                 self.note(code, path + (prop,), f"key {k!r} read as {prop!r}")
         return chosen
 
@@ -303,8 +303,8 @@ class Walk:
     ) -> tuple[JSON, bool] | None:
         if not admits(self._types(items), "object"):
             return None
-        table = _key_table(self.schema, items)
-        fits = any(k in table or "\0" + fold_key(k) in table or "\1" + fold_key(k) in table for k in v)
+        table = key_table(self.schema, items)
+        fits = any(lookup(table, k) is not None for k in v)
         key_field = items.get("x-key-field")
         if fits or not isinstance(key_field, str):
             self.note("coerce.object_to_list", path, "one object wrapped in a list")
@@ -407,60 +407,3 @@ def _json_in_string(v: JSON, want: type) -> Any:
     except (ValueError, RecursionError):
         return None
     return decoded if isinstance(decoded, want) else None
-
-
-def _extra_schema(node: SchemaNode, key: str) -> Any:
-    """The subschema for a key that is no property: patternProperties, else additionalProperties.
-
-    None when the key is not allowed at all.
-    """
-    for pattern, sub in (node.get("patternProperties") or {}).items():
-        if search_pattern(pattern, key, DEFAULT_LIMITS.pattern_timeout_s):
-            return sub
-    extra = node.get("additionalProperties", True)
-    return None if extra is False else extra
-
-
-def _key_table(schema: Schema, node: SchemaNode) -> dict[str, tuple[str, int]]:
-    """Key -> (property, quality): exact 0, folded 1 (prefix \\0), alias 2 (prefix \\1)."""
-    cached = schema.cache.get(("keys", id(node)))
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    table: dict[str, tuple[str, int]] = {}
-    for prop, sub in (node.get("properties") or {}).items():
-        table.setdefault(prop, (prop, 0))
-        table.setdefault("\0" + fold_key(prop), (prop, 1))
-        for alias in schema.resolve(sub).get("x-aliases") or ():
-            table.setdefault("\1" + fold_key(alias), (prop, 2))
-    schema.cache[("keys", id(node))] = table
-    return table
-
-
-#: Wrapper keys unwrapped at the root whatever the inner object holds (rule 3).
-WRAPPER_KEYS = frozenset({"resume", "data", "result", "results", "output", "response", "answer", "json"})
-
-
-def unwrap_root(v: JSON, schema: Schema, depth: int = 0) -> tuple[JSON, Path, list[Deviation]]:
-    """Rule 3 and clarification 4: (inner value, the raw path to it, deviations).
-
-    A one-key object whose key is no property is unwrapped when the key is a known wrapper
-    name (the schema's title and root `x-aliases` count) or the inner object fits the
-    schema better, judged after unwrapping the level inside; at most two levels.
-    """
-    root = schema.resolve(schema.root)
-    if depth >= 2 or not isinstance(v, dict) or len(v) != 1:
-        return v, (), []
-    ((key, inner),) = v.items()
-    table = _key_table(schema, root)
-    if not isinstance(inner, dict) or key in table or "\0" + fold_key(key) in table:
-        return v, (), []
-    inner, inner_path, devs = unwrap_root(inner, schema, depth + 1)
-    names = WRAPPER_KEYS | {fold_key(n) for n in (root.get("x-aliases") or ())}
-    names |= {fold_key(str(root.get("title", ""))), fold_key(schema.name)}
-    if fold_key(key) in names or _fit(inner, table) > _fit(v, table):
-        return inner, (key,) + inner_path, [Deviation("wrapper", (), f"wrapper {key!r} removed"), *devs]
-    return v, (), []
-
-
-def _fit(v: dict[str, JSON], table: Mapping[str, tuple[str, int]]) -> int:
-    return sum(1 for k in v if k in table or "\0" + fold_key(k) in table or "\1" + fold_key(k) in table)

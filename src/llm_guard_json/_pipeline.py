@@ -10,10 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ._coerce import ABSENT, Walk, unwrap_root
+from ._coerce import ABSENT, Walk
 from ._deviation import Deviation, check_weights, reweigh, score
 from ._errors import ConfigError
 from ._extract import Candidate, bare_text, extract
+from ._keys import unwrap_root
 from ._limits import DEFAULT_LIMITS, Limits
 from ._parse import MISSING, Parsed, parse, strict
 from ._result import Result, canonical_text

@@ -1,0 +1,84 @@
+"""Keys: a model's keys matched to properties (rule 4, clarification 8), wrappers removed (rule 3,
+clarification 4).
+
+A key matches a property exactly, then ignoring case, spaces, '_' and '-', then through the
+property's `x-aliases` compared the same way. A key matching none goes to `patternProperties`
+or `additionalProperties`, or is dropped where those forbid it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ._deviation import Deviation
+from ._limits import DEFAULT_LIMITS
+from ._scalars import search_pattern
+from ._schema import Schema
+from ._text import fold_key
+from ._types import JSON, Path, SchemaNode
+
+#: How a key matched: exactly, ignoring case and separators, or through an alias.
+EXACT, FOLDED, ALIAS = 0, 1, 2
+
+
+def lookup(table: Mapping[str, tuple[str, int]], key: str) -> tuple[str, int] | None:
+    """(property, how it matched) for a model's key, or None."""
+    return table.get(key) or table.get("\0" + fold_key(key)) or table.get("\1" + fold_key(key))
+
+
+def key_table(schema: Schema, node: SchemaNode) -> dict[str, tuple[str, int]]:
+    """Key -> (property, quality): exact 0, folded 1 (prefix \\0), alias 2 (prefix \\1)."""
+    cached = schema.cache.get(("keys", id(node)))
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    table: dict[str, tuple[str, int]] = {}
+    for prop, sub in (node.get("properties") or {}).items():
+        table.setdefault(prop, (prop, 0))
+        table.setdefault("\0" + fold_key(prop), (prop, 1))
+        for alias in schema.resolve(sub).get("x-aliases") or ():
+            table.setdefault("\1" + fold_key(alias), (prop, 2))
+    schema.cache[("keys", id(node))] = table
+    return table
+
+
+def extra_schema(node: SchemaNode, key: str) -> Any:
+    """The subschema for a key that is no property: patternProperties, else additionalProperties.
+
+    None when the key is not allowed at all.
+    """
+    for pattern, sub in (node.get("patternProperties") or {}).items():
+        if search_pattern(pattern, key, DEFAULT_LIMITS.pattern_timeout_s):
+            return sub
+    extra = node.get("additionalProperties", True)
+    return None if extra is False else extra
+
+
+#: Wrapper keys unwrapped at the root whatever the inner object holds (rule 3).
+WRAPPER_KEYS = frozenset({"resume", "data", "result", "results", "output", "response", "answer", "json"})
+
+
+def unwrap_root(v: JSON, schema: Schema, depth: int = 0) -> tuple[JSON, Path, list[Deviation]]:
+    """Rule 3 and clarification 4: (inner value, the raw path to it, deviations).
+
+    A one-key object whose key is no property is unwrapped when the key is a known wrapper
+    name (the schema's title and root `x-aliases` count) or the inner object fits the
+    schema better, judged after unwrapping the level inside; at most two levels.
+    """
+    root = schema.resolve(schema.root)
+    if depth >= 2 or not isinstance(v, dict) or len(v) != 1 or not root.get("properties"):
+        return v, (), []
+    ((key, inner),) = v.items()
+    table = key_table(schema, root)
+    if not isinstance(inner, dict) or lookup(table, key) is not None:
+        return v, (), []
+    inner, inner_path, devs = unwrap_root(inner, schema, depth + 1)
+    names = WRAPPER_KEYS | {fold_key(n) for n in (root.get("x-aliases") or ())}
+    names |= {fold_key(str(root.get("title", ""))), fold_key(schema.name)}
+    if fold_key(key) in names or _fit(inner, table) > _fit(v, table):
+        return inner, (key,) + inner_path, [Deviation("wrapper", (), f"wrapper {key!r} removed"), *devs]
+    return v, (), []
+
+
+def _fit(v: dict[str, JSON], table: Mapping[str, tuple[str, int]]) -> int:
+    return sum(1 for k in v if lookup(table, k) is not None)
