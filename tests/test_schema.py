@@ -90,3 +90,18 @@ def test_model_of_a_bad_result_raises() -> None:
 def test_not_a_schema() -> None:
     with pytest.raises(ConfigError, match="pydantic"):
         Schema(3.5)
+
+
+def test_schema_caches_do_not_grow_with_calls() -> None:
+    schema = Schema(
+        {
+            "type": "object",
+            "properties": {"v": {"type": "array"}, "w": {"$ref": "#/$defs/w"}},
+            "$defs": {"w": {"type": "integer"}},
+        }
+    )
+    normalize('{"v": [1], "w": "2"}', schema)
+    size = len(schema._memo)
+    for _ in range(200):
+        assert normalize('{"v": [1, 2], "w": "3"}', schema).value == {"v": [1, 2], "w": 3}
+    assert len(schema._memo) == size

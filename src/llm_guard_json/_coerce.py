@@ -20,7 +20,7 @@ from typing import Any, Final
 
 from ._deviation import Deviation
 from ._field import Field
-from ._keys import EXACT, FOLDED, extra_schema, key_table, lookup
+from ._keys import EXACT, FOLDED, extra_schema, key_table
 from ._limits import DEFAULT_LIMITS, Limits
 from ._scalars import (
     admits,
@@ -33,7 +33,7 @@ from ._scalars import (
     to_string,
     wanted_types,
 )
-from ._schema import Schema
+from ._schema import ANY, Schema
 from ._text import is_null_like, split_text
 from ._types import JSON, Canonicalizers, Path, SchemaNode
 
@@ -78,18 +78,10 @@ class Walk:
     moves: dict[Path, Path] = field(default_factory=dict)
 
     def _types(self, node: SchemaNode) -> set[str] | None:
-        """wanted_types, computed once per schema node."""
-        key = ("types", id(node))
-        if key not in self.schema.cache:
-            self.schema.cache[key] = wanted_types(node)
-        return self.schema.cache[key]  # type: ignore[no-any-return]
+        return self.schema.memo("types", node, wanted_types)
 
     def _nullable(self, node: SchemaNode) -> bool:
-        """allows_null, computed once per schema node."""
-        key = ("nullable", id(node))
-        if key not in self.schema.cache:
-            self.schema.cache[key] = allows_null(node, self.schema.resolve)
-        return bool(self.schema.cache[key])
+        return self.schema.memo("nullable", node, lambda n: allows_null(n, self.schema.resolve))
 
     def note(self, code: str, path: Path, detail: str) -> None:
         self.deviations.append(Deviation(code, path, detail))
@@ -261,7 +253,7 @@ class Walk:
         chosen: dict[str, tuple[str, JSON]] = {}
         rank: dict[str, tuple[bool, int]] = {}
         for k, item in v.items():
-            found = lookup(table, k)
+            found = table.match(k)
             if found is None:
                 if extra_schema(node, k) is None:
                     self.note("key.unknown", path + (k,), f"key {k!r} matches no property; dropped")
@@ -282,7 +274,7 @@ class Walk:
     # -- arrays ----------------------------------------------------------------------
 
     def _to_array(self, v: JSON, node: SchemaNode, path: Path, raw: Path, key: str | None) -> tuple[JSON, bool] | None:
-        items = self.schema.resolve(node.get("items", {}))
+        items = self.schema.resolve(node.get("items", ANY))
         item_types = self._types(items)
         if isinstance(v, dict):
             return self._object_to_array(v, node, items, path, raw)
@@ -304,7 +296,7 @@ class Walk:
         if not admits(self._types(items), "object"):
             return None
         table = key_table(self.schema, items)
-        fits = any(lookup(table, k) is not None for k in v)
+        fits = any(table.match(k) is not None for k in v)
         key_field = items.get("x-key-field")
         if fits or not isinstance(key_field, str):
             self.note("coerce.object_to_list", path, "one object wrapped in a list")
@@ -339,7 +331,7 @@ class Walk:
         strip = tuple(node.get("x-strip-prefixes") or ())
         out: list[JSON] = []
         for i, given in enumerate(v):
-            sub = prefix[i] if i < len(prefix) else node.get("items", {})
+            sub = prefix[i] if i < len(prefix) else node.get("items", ANY)
             here = path + (len(out),)
             item = self._strip_prefix(given, strip, here) if isinstance(given, str) and strip else given
             if is_null_like(item) and not self._nullable(self.schema.resolve(sub)):

@@ -8,7 +8,8 @@ or `additionalProperties`, or is dropped where those forbid it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ._deviation import Deviation
@@ -22,24 +23,39 @@ from ._types import JSON, Path, SchemaNode
 EXACT, FOLDED, ALIAS = 0, 1, 2
 
 
-def lookup(table: Mapping[str, tuple[str, int]], key: str) -> tuple[str, int] | None:
-    """(property, how it matched) for a model's key, or None."""
-    return table.get(key) or table.get("\0" + fold_key(key)) or table.get("\1" + fold_key(key))
+@dataclass(frozen=True, slots=True)
+class KeyTable:
+    """The keys an object node's properties answer to (rule 4, clarification 8)."""
+
+    exact: Mapping[str, str]
+    folded: Mapping[str, str]
+    aliases: Mapping[str, str]
+
+    @classmethod
+    def of(cls, node: SchemaNode, resolve: Callable[[Any], SchemaNode]) -> KeyTable:
+        exact: dict[str, str] = {}
+        folded: dict[str, str] = {}
+        aliases: dict[str, str] = {}
+        for prop, sub in (node.get("properties") or {}).items():
+            exact.setdefault(prop, prop)
+            folded.setdefault(fold_key(prop), prop)
+            for alias in resolve(sub).get("x-aliases") or ():
+                aliases.setdefault(fold_key(alias), prop)
+        return cls(exact, folded, aliases)
+
+    def match(self, key: str) -> tuple[str, int] | None:
+        """(property, how it matched) for a model's key, or None."""
+        if key in self.exact:
+            return self.exact[key], EXACT
+        folded = fold_key(key)
+        if folded in self.folded:
+            return self.folded[folded], FOLDED
+        return (self.aliases[folded], ALIAS) if folded in self.aliases else None
 
 
-def key_table(schema: Schema, node: SchemaNode) -> dict[str, tuple[str, int]]:
-    """Key -> (property, quality): exact 0, folded 1 (prefix \\0), alias 2 (prefix \\1)."""
-    cached = schema.cache.get(("keys", id(node)))
-    if cached is not None:
-        return cached  # type: ignore[no-any-return]
-    table: dict[str, tuple[str, int]] = {}
-    for prop, sub in (node.get("properties") or {}).items():
-        table.setdefault(prop, (prop, 0))
-        table.setdefault("\0" + fold_key(prop), (prop, 1))
-        for alias in schema.resolve(sub).get("x-aliases") or ():
-            table.setdefault("\1" + fold_key(alias), (prop, 2))
-    schema.cache[("keys", id(node))] = table
-    return table
+def key_table(schema: Schema, node: SchemaNode) -> KeyTable:
+    """The node's KeyTable, built once per schema node."""
+    return schema.memo("keys", node, lambda n: KeyTable.of(n, schema.resolve))
 
 
 def extra_schema(node: SchemaNode, key: str) -> Any:
@@ -70,7 +86,7 @@ def unwrap_root(v: JSON, schema: Schema, depth: int = 0) -> tuple[JSON, Path, li
         return v, (), []
     ((key, inner),) = v.items()
     table = key_table(schema, root)
-    if not isinstance(inner, dict) or lookup(table, key) is not None:
+    if not isinstance(inner, dict) or table.match(key) is not None:
         return v, (), []
     inner, inner_path, devs = unwrap_root(inner, schema, depth + 1)
     names = WRAPPER_KEYS | {fold_key(n) for n in (root.get("x-aliases") or ())}
@@ -80,5 +96,5 @@ def unwrap_root(v: JSON, schema: Schema, depth: int = 0) -> tuple[JSON, Path, li
     return v, (), []
 
 
-def _fit(v: dict[str, JSON], table: Mapping[str, tuple[str, int]]) -> int:
-    return sum(1 for k in v if lookup(table, k) is not None)
+def _fit(v: dict[str, JSON], table: KeyTable) -> int:
+    return sum(1 for k in v if table.match(k) is not None)

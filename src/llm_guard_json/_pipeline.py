@@ -14,6 +14,7 @@ from ._coerce import ABSENT, Walk
 from ._deviation import Deviation, check_weights, reweigh, score
 from ._errors import ConfigError
 from ._extract import Candidate, bare_text, extract
+from ._fastpath import is_canonical
 from ._keys import unwrap_root
 from ._limits import DEFAULT_LIMITS, Limits
 from ._parse import MISSING, Parsed, parse, strict
@@ -82,6 +83,8 @@ class _Call:
 def _run(call: _Call, value: JSON, base: Path, pre: list[Deviation], parsed: tuple[Deviation, ...]) -> Result:
     """Coerce, complete, validate and score one parsed candidate value."""
     schema = call.schema
+    if not schema.problems(value) and is_canonical(value, schema, call.canonicalizers):
+        return _settled(call, value, base, pre, parsed)
     value, inner, unwrapped = unwrap_root(value, schema)
     walk = Walk(schema, call.canonicalizers, call.limits)
     out, _ = walk.value(value, schema.root, (), base + inner)
@@ -94,6 +97,17 @@ def _run(call: _Call, value: JSON, base: Path, pre: list[Deviation], parsed: tup
     ok = not failures and not any(d.code in _CUT for d in found)
     devs = reweigh(found + validate(found, failures), call.weights)
     return Result(call.raw, out, ok, devs, score(devs), canonical_text(out), schema)
+
+
+def _settled(call: _Call, value: JSON, base: Path, pre: list[Deviation], parsed: tuple[Deviation, ...]) -> Result:
+    """The fast path's result: the value as it came, only the extraction and repair deviations."""
+    moved = [
+        Deviation(d.code, d.path[len(base) :] if d.path[: len(base)] == base else (), d.detail, d.weight)
+        for d in parsed
+    ]
+    devs = reweigh(pre + moved, call.weights)
+    ok = not any(d.code in _CUT for d in devs)
+    return Result(call.raw, value, ok, devs, score(devs), canonical_text(value), call.schema)
 
 
 def _root_wants(schema: Schema) -> set[str] | None:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import copy
 import functools
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path as FilePath
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final, TypeVar
 
 import jsonschema
 from jsonschema.protocols import Validator
@@ -37,6 +38,10 @@ _SUBSCHEMA_ONE = (
     "additionalItems",
 )
 _STRING_LISTS = ("x-aliases", "x-strip-prefixes", "x-keep-whole")
+T = TypeVar("T")
+#: The schema that admits anything (`true`, an absent `items`), and the one that admits nothing.
+ANY: Final[SchemaNode] = MappingProxyType({})
+NOTHING: Final[SchemaNode] = MappingProxyType({"not": {}})
 
 
 def shipped_dir() -> FilePath:
@@ -160,9 +165,7 @@ class Schema:
         self.validator: Validator = validator_class(self.root)
         self._fast = compile_fast(self.root)
         self.canonicalizers = canonicalizers
-        self._resolved: dict[int, SchemaNode] = {}
-        #: Tables derived from subschemas (key lookups), keyed by (kind, id(node)).
-        self.cache: dict[tuple[str, int], Any] = {}
+        self._memo: dict[tuple[str, int], tuple[SchemaNode, Any]] = {}
 
     def __repr__(self) -> str:
         return f"Schema({self.name!r})"
@@ -173,23 +176,33 @@ class Schema:
         return str(self.root.get("title") or self.name) if isinstance(self.root, Mapping) else self.name
 
     def resolve(self, node: Any) -> SchemaNode:
-        """`node` with a local `$ref` followed and its sibling keywords kept (cached).
+        """`node` with a local `$ref` followed and its sibling keywords kept.
 
-        `True` and unknown references read as `{}` (anything goes).
+        `True` and unknown references read as ANY, `False` as NOTHING.
         """
         if not isinstance(node, Mapping):
-            return {} if node is True or node is None else {"not": {}}
-        cached = self._resolved.get(id(node))
-        if cached is not None:
-            return cached
+            return ANY if node is True or node is None else NOTHING
+        if "$ref" not in node:
+            return node
+        return self.memo("resolve", node, self._follow)
+
+    def _follow(self, node: SchemaNode) -> SchemaNode:
         resolved: SchemaNode = node
-        seen = 0
-        while "$ref" in resolved and seen < 32:
+        for _ in range(32):
+            if "$ref" not in resolved:
+                break
             target = self._lookup(resolved["$ref"])
             resolved = {**target, **{k: v for k, v in resolved.items() if k != "$ref"}}
-            seen += 1
-        self._resolved[id(node)] = resolved
         return resolved
+
+    def memo(self, kind: str, node: SchemaNode, compute: Callable[[SchemaNode], T]) -> T:
+        """`compute(node)`, once per schema node. Entries hold their node, so an id is never reused."""
+        entry = self._memo.get((kind, id(node)))
+        if entry is not None and entry[0] is node:
+            return entry[1]  # type: ignore[no-any-return]
+        value = compute(node)
+        self._memo[(kind, id(node))] = (node, value)
+        return value
 
     def _lookup(self, ref: Any) -> SchemaNode:
         if not isinstance(ref, str) or not ref.startswith("#"):
