@@ -158,3 +158,32 @@ def test_repair_invents_no_text(raw: str) -> None:
     result = normalize(raw, {})
     for text in _strings(result.value):
         assert text in raw
+
+
+def _walked(value: Any, schema_name: str) -> tuple[Any, list[str]]:
+    from llm_guard_json import DEFAULT_CANONICALIZERS, Schema
+    from llm_guard_json._coerce import Walk
+
+    schema = Schema(schema_name)
+    walk = Walk(schema, DEFAULT_CANONICALIZERS)
+    out, _ = walk.value(value, schema.root, (), ())
+    return out, [d.code for d in walk.deviations]
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(CANONICAL), st.data())
+def test_fast_path_agrees_with_the_walk(case: tuple[str, Any], data: st.DataObject) -> None:
+    """Whenever the fast path calls a valid value canonical, the full walk changes nothing."""
+    from llm_guard_json import DEFAULT_CANONICALIZERS, Schema
+    from llm_guard_json._fastpath import is_canonical
+
+    schema_name, value = case
+    value = json.loads(json.dumps(value))
+    if isinstance(value, dict) and value and data.draw(st.booleans()):
+        key = data.draw(st.sampled_from(sorted(value)))
+        value[key] = data.draw(st.sampled_from([None, "", "未知", 35.0, "35", [], ["python"], "否认x", {"a": 1}]))
+    schema = Schema(schema_name)
+    if not schema.problems(value) and is_canonical(value, schema, DEFAULT_CANONICALIZERS):
+        out, codes = _walked(value, schema_name)
+        assert out == value and json.dumps(out) == json.dumps(value)
+        assert codes == []
