@@ -222,3 +222,63 @@ def test_nesting_thousands_deep_is_cut_and_not_ok(raw: str) -> None:
 def test_a_schema_without_properties_unwraps_nothing() -> None:
     assert normalize('{"data": {"x": 1}}', {}).value == {"data": {"x": 1}}
     assert normalize('{"data": {"x": 1}}', {"type": "object"}).value == {"data": {"x": 1}}
+
+
+NULLABLE_REQUIRED = {"type": "object", "properties": {"age": {"type": ["integer", "null"]}}, "required": ["age"]}
+
+
+def test_required_field_that_cannot_be_read_is_not_ok_even_if_nullable() -> None:
+    result = normalize('{"age": "好几岁"}', NULLABLE_REQUIRED)
+    assert not result.ok
+    assert ("lost.value", "/age") in [(d.code, d.pointer) for d in result.deviations]
+
+
+def test_a_retreat_to_null_is_one_lost_value() -> None:
+    result = normalize('{"name": "x", "phone": "138****5678"}', "resume")
+    assert result.ok and result.value["phone"] is None
+    assert [d.pointer for d in result.deviations if d.code == "lost.value"] == ["/phone"]
+
+
+def test_null_like_in_a_union_without_null_is_removed() -> None:
+    schema = {"type": "object", "properties": {"v": {"anyOf": [{"type": "string"}, {"type": "integer"}]}}}
+    result = normalize('{"v": "无"}', schema)
+    assert result.ok and result.value == {}
+    assert result.codes == ["coerce.null_like"]
+
+
+def test_container_sizes_take_part_in_the_retreat() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"v": {"type": "array", "items": {"type": "string"}, "minItems": 1}, "w": {"type": "string"}},
+    }
+    result = normalize('{"v": ["无"], "w": "x"}', schema)
+    assert result.ok and result.value == {"w": "x"}
+
+
+def test_each_array_candidate_carries_only_its_own_repairs() -> None:
+    result = normalize('[{"name": "a", "age": 1}, {"name": "b", "age": 2,}]', "resume")
+    assert result.value["name"] == "a"
+    assert "repair.trailing_comma" not in result.codes
+
+
+@pytest.mark.parametrize(("raw", "value"), [('"abc"', "abc"), ("35", 35)])
+def test_json_scalar_root_is_a_fixed_point(raw: str, value: object) -> None:
+    schema = {"type": "string"} if isinstance(value, str) else {"type": "integer"}
+    result = normalize(raw, schema)
+    assert result.value == value and result.deviations == ()
+
+
+def test_corner_brackets_are_strings_in_extraction_too() -> None:
+    result = normalize('{"name": 「张}伟」, "age": 3}', "resume")
+    assert result.ok and result.value["name"] == "张}伟"
+
+
+def test_a_number_too_large_for_a_float_is_never_infinity() -> None:
+    result = normalize('{"name": "x", "salary": "月薪1e999元"}', "resume")
+    assert result.ok and "Infinity" not in (result.text or "")
+
+
+def test_json_in_a_string_too_deep_is_text_not_a_crash() -> None:
+    raw = '{"name": "x", "skills": "' + "[" * 5000 + "]" * 5000 + '"}'
+    result = normalize(raw, "resume")
+    assert result.ok and isinstance(result.value["skills"], list)

@@ -22,8 +22,10 @@ from ._deviation import Deviation
 from ._field import Field
 from ._keys import EXACT, FOLDED, extra_schema, key_table
 from ._limits import DEFAULT_LIMITS, Limits
+from ._parse import strict
 from ._scalars import (
     admits,
+    container_ok,
     enum_values,
     kind,
     leaf_ok,
@@ -75,7 +77,26 @@ class Walk:
     canonicalizers: Canonicalizers
     limits: Limits = DEFAULT_LIMITS
     deviations: list[Deviation] = field(default_factory=list)
+    #: Which deviations (canonicalizers') still have raw paths; `placed` translates them.
+    raw_paths: set[int] = field(default_factory=set)
     moves: dict[Path, Path] = field(default_factory=dict)
+    dropped: set[Path] = field(default_factory=set)
+
+    def place(self, raw: Path) -> Path:
+        """Where a raw path ended up in the canonical value: its nearest ancestor still there."""
+        limit = next((i - 1 for i in range(len(raw) + 1) if raw[:i] in self.dropped), len(raw))
+        for cut in range(limit, -1, -1):
+            canonical = self.moves.get(raw[:cut])
+            if canonical is not None:
+                return canonical
+        return ()
+
+    def placed(self) -> list[Deviation]:
+        """The deviations, every path in canonical coordinates."""
+        return [
+            Deviation(d.code, self.place(d.path), d.detail, d.weight) if i in self.raw_paths else d
+            for i, d in enumerate(self.deviations)
+        ]
 
     def _types(self, node: SchemaNode) -> set[str] | None:
         return self.schema.memo("types", node, wanted_types)
@@ -91,30 +112,41 @@ class Walk:
 
     # -- the dispatch ---------------------------------------------------------------
 
-    def value(self, v: JSON, node: Any, path: Path, raw: Path, key: str | None = None) -> tuple[JSON, bool]:
-        """Coerce `v` to `node`: (value or ABSENT, valid). Invalid: already reported lost."""
+    def value(
+        self, v: JSON, node: Any, path: Path, raw: Path, key: str | None = None, *, may_null: bool = True
+    ) -> tuple[JSON, bool]:
+        """Coerce `v` to `node`: (value or ABSENT, valid); not valid means reported lost.
+
+        `may_null`: an optional field may retreat to null (clarification 1); a required
+        field, an array item and the root may not.
+        """
         node = self.schema.resolve(node)
         self.moves[raw] = path
         if not node:
             return v, True
         if "anyOf" in node or "oneOf" in node:
-            return self._union(v, node, path, raw, key)
+            return self._union(v, node, path, raw, key, may_null)
+        one = isinstance(v, list) and len(v) == 1 and not isinstance(v[0], dict | list)
+        if one and not admits(self._types(node), "array"):  # rule 8: a list of one where a scalar is wanted
+            self.note("coerce.list_to_scalar", path, "a list of one was unwrapped")
+            v, raw = v[0], raw + (0,)
         if is_null_like(v):
             return self._null_like(v, node, path)
         name = node.get("x-canonical")
         if isinstance(name, str) and name in self.canonicalizers:
-            v = self._canonical(name, v, node, path, key)
+            v = self._canonical(name, v, node, raw, key)
             if is_null_like(v):
                 return self._null_like(v, node, path)
         out, ok = self._shape(v, node, path, raw, key)
-        if not ok and self._nullable(node):
-            self.note("lost.value", path, f"{_brief(v)} could not be made valid; set to null")
-            return None, True
+        if not ok and may_null and self._nullable(node):
+            return None, True  # the stage that failed has reported the loss
         return out, ok
 
-    def _canonical(self, name: str, v: JSON, node: SchemaNode, path: Path, key: str | None) -> JSON:
+    def _canonical(self, name: str, v: JSON, node: SchemaNode, raw: Path, key: str | None) -> JSON:
         out, devs = self.canonicalizers[name](v, Field(node, key, self.schema.resolve))
-        self.deviations.extend(d.under(path) for d in devs)
+        for d in devs:
+            self.raw_paths.add(len(self.deviations))
+            self.deviations.append(d.under(raw))
         return out
 
     def _null_like(self, v: JSON, node: SchemaNode, path: Path) -> tuple[JSON, bool]:
@@ -181,9 +213,6 @@ class Walk:
         return v, False
 
     def _to_scalar(self, v: JSON, node: SchemaNode, path: Path, want: str) -> tuple[JSON, bool] | None:
-        if isinstance(v, list) and len(v) == 1 and kind(v[0]) not in ("object", "array"):
-            self.note("coerce.list_to_scalar", path, "a list of one was unwrapped")
-            return self.value(v[0], node, path, path + (0,))
         if want in ("integer", "number"):
             converted = to_number(v, integer=want == "integer")
         elif want == "boolean":
@@ -212,14 +241,16 @@ class Walk:
     def _object(self, v: dict[str, JSON], node: SchemaNode, path: Path, raw: Path) -> tuple[JSON, bool]:
         props: Mapping[str, Any] = node.get("properties") or {}
         chosen = self._match_keys(v, node, path)
+        required = set(node.get("required") or ())
         out: dict[str, JSON] = {}
         given_but_lost: set[str] = set()
         for prop, (k, item) in chosen.items():
             sub = props[prop] if prop in props else extra_schema(node, prop)
-            result, ok = self.value(item, sub, path + (prop,), raw + (k,), key=k)
+            result, ok = self.value(item, sub, path + (prop,), raw + (k,), key=k, may_null=prop not in required)
             if not ok:
                 given_but_lost.add(prop)
             if result is ABSENT or not ok:
+                self.dropped.add(raw + (k,))
                 continue
             out[prop] = result
         ordered = self._complete(out, props, path)
@@ -231,6 +262,9 @@ class Walk:
                 self.note("missing.required", path + (name,), f"required property {name!r} is absent")
         if missing:
             self.lost(path, v, f"required {missing} missing")
+            return ordered, False
+        if not container_ok(ordered, node):
+            self.lost(path, v, "it has too few or too many properties")
             return ordered, False
         return ordered, True
 
@@ -286,7 +320,7 @@ class Walk:
             parts = split_text(v, node.get("x-keep-whole") or ())
             code = "coerce.scalar_to_list" if parts == [v] else "coerce.text_to_list"
             self.note(code, path, f"{_brief(v)} -> {len(parts)} items")
-            return self._array(parts, node, path, path)
+            return self._array(parts, node, path, raw)
         self.note("coerce.scalar_to_list", path, f"{_brief(v)} wrapped in a list")
         return self._array([v], node, path, raw)
 
@@ -302,7 +336,7 @@ class Walk:
             self.note("coerce.object_to_list", path, "one object wrapped in a list")
             return self._array([v], node, path, raw)
         self.note("coerce.keyed_object", path, f"object keyed by {key_field!r} became a list")
-        return self._array(self._keyed_items(v, node, items, key_field, path), node, path, path)
+        return self._array(self._keyed_items(v, node, items, key_field, path), node, path, raw)
 
     def _keyed_items(
         self, v: dict[str, JSON], node: SchemaNode, items: SchemaNode, key_field: str, path: Path
@@ -316,13 +350,13 @@ class Walk:
             if isinstance(val, dict):
                 out.append({key_field: k, **val})
             elif isinstance(val, str) and isinstance(canonical, str) and canonical in self.canonicalizers:
-                text = f"{k} {val}"
-                shaped = self._canonical(canonical, text, node, path, None)
+                shaped, devs = self.canonicalizers[canonical](f"{k} {val}", Field(node, None, self.schema.resolve))
+                self.deviations.extend(Deviation(d.code, path, d.detail, d.weight) for d in devs)
                 out.extend(shaped if isinstance(shaped, list) else [shaped])
             elif len(others) == 1 and not isinstance(val, list):
                 out.append({key_field: k, others[0]: val})
             else:
-                self.lost(path + (k,), val, f"no property of the item takes the value of {k!r}")
+                self.lost(path, val, f"no property of the item takes the value of {k!r}")
                 out.append({key_field: k})
         return out
 
@@ -337,11 +371,16 @@ class Walk:
             if is_null_like(item) and not self._nullable(self.schema.resolve(sub)):
                 self.note("coerce.null_like", here, f"null-like item {_brief(item)} dropped")
                 continue
-            result, ok = self.value(item, sub, here, raw + (i,))
+            result, ok = self.value(item, sub, here, raw + (i,), may_null=False)
             if result is not ABSENT and ok:
                 out.append(result)
+            else:
+                self.dropped.add(raw + (i,))
         if node.get("uniqueItems") is True:
             out = self._unique(out, path)
+        if not container_ok(out, node):
+            self.lost(path, v, "it has too few or too many items")
+            return out, False
         return out, True
 
     def _strip_prefix(self, item: str, prefixes: tuple[str, ...], path: Path) -> str:
@@ -362,26 +401,27 @@ class Walk:
 
     # -- unions ----------------------------------------------------------------------
 
-    def _union(self, v: JSON, node: SchemaNode, path: Path, raw: Path, key: str | None) -> tuple[JSON, bool]:
-        if is_null_like(v) and self._nullable(node):
-            if v is not None:
-                self.note("coerce.null_like", path, f"{_brief(v)} means no value: null")
-            return None, True
-        best: tuple[float, JSON, list[Deviation], dict[Path, Path]] | None = None
-        branches = [b for k in _UNION for b in node.get(k) or ()]
-        for branch in branches:
+    def _union(
+        self, v: JSON, node: SchemaNode, path: Path, raw: Path, key: str | None, may_null: bool
+    ) -> tuple[JSON, bool]:
+        """anyOf / oneOf: the branch that takes the value with the lightest deviations."""
+        if is_null_like(v):
+            return self._null_like(v, node, path)
+        best: tuple[float, JSON, Walk] | None = None
+        for branch in [b for k in _UNION for b in node.get(k) or ()]:
             trial = Walk(self.schema, self.canonicalizers, self.limits)
-            out, ok = trial.value(v, branch, path, raw, key)
-            if not ok or out is ABSENT:
-                continue
+            out, ok = trial.value(v, branch, path, raw, key, may_null=False)
             cost = sum(d.weight for d in trial.deviations)
-            if best is None or cost < best[0]:
-                best = (cost, out, trial.deviations, trial.moves)
+            if ok and out is not ABSENT and (best is None or cost < best[0]):
+                best = (cost, out, trial)
         if best is None:
             self.lost(path, v, "it fits none of the alternatives")
-            return v, False
-        self.deviations.extend(best[2])
-        self.moves.update(best[3])
+            return (None, True) if may_null and self._nullable(node) else (v, False)
+        trial = best[2]
+        self.raw_paths.update(i + len(self.deviations) for i in trial.raw_paths)
+        self.deviations.extend(trial.deviations)
+        self.moves.update(trial.moves)
+        self.dropped.update(trial.dropped)
         return best[1], True
 
 
@@ -394,8 +434,5 @@ def _plain_text(node: SchemaNode) -> bool:
 def _json_in_string(v: JSON, want: type) -> Any:
     if not isinstance(v, str) or not v.strip().startswith(("{", "[")):
         return None
-    try:
-        decoded = json.loads(v)
-    except (ValueError, RecursionError):
-        return None
+    decoded = strict(v)
     return decoded if isinstance(decoded, want) else None

@@ -30,13 +30,13 @@ from dataclasses import dataclass
 
 from ._deviation import Deviation
 from ._errors import ConfigError
+from ._strings import QUOTES, escaped_at
 
 _OPENERS = "{[｛［"
 _CLOSERS = "}]｝］"
 _START = re.compile(r"[{\[｛［]")
 # What the bracket count stops at; openers in between are counted with str.count (C speed).
-_EVENT = re.compile(r"[\"'“‘}\]｝］]")
-_STRING_CLOSE = {'"': '"', "'": "'", "“": "”", "‘": "’"}
+_EVENT = re.compile("[" + re.escape("".join(QUOTES) + _CLOSERS) + "]")
 # A `'` opens a string only where JSON expects a value or key, so apostrophes in prose do not.
 _QUOTE_CONTEXT = frozenset("{[,:｛［，：、")
 _THINK = re.compile(r"<\s*+(/?)\s*+think\s*+>", re.IGNORECASE)  # possessive: no backtracking
@@ -52,14 +52,6 @@ class Candidate:
     text: str
     deviations: tuple[Deviation, ...]
     start: int  # offset of `text` in the raw output
-
-
-def escaped_at(text: str, i: int) -> bool:
-    """Whether text[i] follows an odd run of backslashes."""
-    k = i - 1
-    while k >= 0 and text[k] == "\\":
-        k -= 1
-    return (i - 1 - k) % 2 == 1
 
 
 def _string_end(text: str, pos: int, close: str, stop: int) -> int:
@@ -103,7 +95,7 @@ def value_end(text: str, start: int, stop: int) -> int:
         elif ch == "'" and not _opens_string(text, end, start):
             pos = end + 1
         else:
-            pos = _string_end(text, end + 1, _STRING_CLOSE[ch], stop)
+            pos = _string_end(text, end + 1, QUOTES[ch], stop)
 
 
 def _strip_think(raw: str) -> tuple[str, list[tuple[int, int]], bool]:
@@ -271,4 +263,4 @@ def bare_text(raw: str) -> Candidate:
     return Candidate("".join(p for _, p in pieces).strip(), devs, _to_raw(anchors, first))
 
 
-__all__ = ["Candidate", "bare_text", "escaped_at", "extract", "value_end"]
+__all__ = ["Candidate", "bare_text", "extract", "value_end"]

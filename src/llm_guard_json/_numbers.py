@@ -12,6 +12,7 @@ A range is two numbers joined by - ~ ～ 〜 — – 至 到: "2-3", "2～3", "3
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -117,10 +118,12 @@ def halfwidth(text: str) -> str:
     return text.translate(_FULLWIDTH)
 
 
-def _whole(value: float | Decimal) -> Number:
-    if value == int(value) and abs(int(value)) < 2**63:
+def _whole(value: float | Decimal) -> Number | None:
+    """An int when whole, else a finite float; None for what no JSON number can hold."""
+    if value == int(value):
         return int(value)
-    return float(value)
+    as_float = float(value)
+    return as_float if math.isfinite(as_float) else None
 
 
 def chinese_numeral(text: str) -> int | None:

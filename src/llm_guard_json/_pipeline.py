@@ -60,15 +60,6 @@ def _canonicalizers(schema: Schema, override: Canonicalizers | None) -> Canonica
     return chosen
 
 
-def _translate(path: Path, moves: Mapping[Path, Path], base: Path) -> Path:
-    """A parse deviation's path (raw coordinates) in the canonical value: nearest known ancestor."""
-    for cut in range(len(path), -1, -1):
-        canonical = moves.get(base + path[:cut])
-        if canonical is not None:
-            return canonical
-    return ()
-
-
 @dataclass(frozen=True, slots=True)
 class _Call:
     """The frozen settings of one normalize call."""
@@ -88,8 +79,8 @@ def _run(call: _Call, value: JSON, base: Path, pre: list[Deviation], parsed: tup
     value, inner, unwrapped = unwrap_root(value, schema)
     walk = Walk(schema, call.canonicalizers, call.limits)
     out, _ = walk.value(value, schema.root, (), base + inner)
-    moved = [Deviation(d.code, _translate(d.path, walk.moves, base), d.detail, d.weight) for d in parsed]
-    found = pre + moved + unwrapped + walk.deviations
+    moved = [Deviation(d.code, walk.place(base + d.path), d.detail, d.weight) for d in parsed]
+    found = pre + moved + unwrapped + walk.placed()
     if out is ABSENT:
         out = None
     failures = schema.problems(out)
@@ -137,15 +128,18 @@ def normalize(
         pre.append(Deviation("limit.size", (), f"output of {len(full)} characters cut to {limits.max_chars}"))
     call = _Call(compiled, _canonicalizers(compiled, canonicalizers), check_weights(weights), limits, full)
     wants = _root_wants(compiled)
+    found = _candidates(text, limits)
     results = []
-    for candidate, parsed in _candidates(text, limits):
+    if wants is not None and wants <= _SCALARS:  # clarification 15: the bare text is a candidate too
+        bare = bare_text(text)
+        if all(bare.text != c.text.strip() for c, _ in found):
+            results.append(_run(call, bare.text, (), pre + list(bare.deviations), ()))  # first: loses ties
+    for candidate, parsed in found:
         if parsed.value is MISSING:
             continue
         for value, base, extra in _expand(parsed.value, wants):
-            results.append(_run(call, value, base, pre + list(candidate.deviations) + extra, parsed.deviations))
-    if wants is not None and wants <= _SCALARS:  # clarification 15: the bare text is a candidate too
-        bare = bare_text(text)
-        results.append(_run(call, bare.text, (), pre + list(bare.deviations), ()))
+            own = tuple(d for d in parsed.deviations if d.path[: len(base)] == base or not d.path)
+            results.append(_run(call, value, base, pre + list(candidate.deviations) + extra, own))
     return _choose(results, pre, call)
 
 

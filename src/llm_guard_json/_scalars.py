@@ -152,6 +152,8 @@ def _string_ok(value: str, node: SchemaNode, timeout: float) -> bool:
 
 
 def _number_ok(value: float, node: SchemaNode) -> bool:
+    if isinstance(value, float) and not math.isfinite(value):
+        return False  # NaN and Infinity are no JSON numbers
     checks: list[tuple[str, Any]] = [
         ("minimum", lambda b: value >= b),
         ("maximum", lambda b: value <= b),
@@ -173,3 +175,11 @@ def leaf_ok(value: JSON, node: SchemaNode, pattern_timeout: float) -> bool:
     if kind(value) in ("integer", "number"):
         return _number_ok(value, node)
     return True
+
+
+def container_ok(value: JSON, node: SchemaNode) -> bool:
+    """Whether an array or object meets its node's size keywords (minItems, maxProperties, ...)."""
+    size = len(value)
+    low, high = ("minItems", "maxItems") if isinstance(value, list) else ("minProperties", "maxProperties")
+    minimum, maximum = node.get(low), node.get(high)
+    return not (isinstance(minimum, int) and size < minimum) and not (isinstance(maximum, int) and size > maximum)

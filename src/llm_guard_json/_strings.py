@@ -21,10 +21,17 @@ from collections.abc import Callable
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Final
 
-from ._extract import escaped_at
-
 #: Each opening quote with its closer.
 QUOTES: Final = {'"': '"', "'": "'", "“": "”", "‘": "’", "「": "」"}
+
+
+def escaped_at(text: str, i: int) -> bool:
+    """Whether text[i] follows an odd run of backslashes."""
+    k = i - 1
+    while k >= 0 and text[k] == "\\":
+        k -= 1
+    return (i - 1 - k) % 2 == 1
+
 
 #: How a string reports a repair: (code, position, what was done).
 Note = Callable[[str, int, str], None]

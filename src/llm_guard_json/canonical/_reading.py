@@ -11,6 +11,7 @@ from typing import Any
 
 from .._deviation import Deviation
 from .._field import Field
+from .._parse import strict
 from .._text import fold_key
 from .._types import JSON, SchemaNode
 
@@ -106,10 +107,7 @@ def the_value(node: SchemaNode, fallback: str) -> str:
 def decode_json_text(value: JSON) -> tuple[JSON, list[Deviation]]:
     """A string holding a JSON object or array, decoded; anything else as it is."""
     if isinstance(value, str) and value.strip()[:1] in ("{", "["):
-        try:
-            decoded = json.loads(value)
-        except ValueError:
-            return value, []
+        decoded = strict(value)
         if isinstance(decoded, dict | list):
             return decoded, [Deviation("coerce.json_in_string", (), f"{quote(value)} held JSON; decoded")]
     return value, []

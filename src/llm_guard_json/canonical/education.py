@@ -297,7 +297,8 @@ def _from_object(grammar: _Grammar, obj: Mapping[str, JSON]) -> list[JSON] | Non
         if isinstance(value, dict):
             read = [grammar.keyed_item(key, value)]
         changed = changed or read is not None
-        out.extend(read if read is not None else [{key: value}])
+        # clarification 7: an entry that cannot be read keeps its key in the key field
+        out.extend(read if read is not None else [{grammar.key_field: key}])
     return out if changed else None
 
 
