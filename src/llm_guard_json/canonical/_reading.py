@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from .._deviation import Deviation
 from .._field import Field
@@ -16,6 +16,8 @@ from .._text import fold_key
 from .._types import JSON, SchemaNode
 
 Reader = Callable[[JSON, Field], tuple[JSON, list[Deviation]]]
+T = TypeVar("T")
+_MEMO: dict[tuple[str, int], tuple[Any, Any]] = {}
 
 
 def quote(value: JSON) -> str:
@@ -37,20 +39,43 @@ def object_schema(node: SchemaNode, resolve: Callable[[SchemaNode], SchemaNode])
     return node
 
 
+def per_node(kind: str, node: Any, compute: Callable[[], T]) -> T:
+    """`compute()` once per schema node: canonicalizers run per value, their tables per schema.
+
+    Entries hold their node, so an id is never reused while cached.
+    """
+    entry = _MEMO.get((kind, id(node)))
+    if entry is not None and entry[0] is node:
+        return entry[1]  # type: ignore[no-any-return]
+    if len(_MEMO) > 4096:
+        _MEMO.clear()
+    value = compute()
+    _MEMO[(kind, id(node))] = (node, value)
+    return value
+
+
 def properties(node: SchemaNode, resolve: Callable[[SchemaNode], SchemaNode]) -> dict[str, SchemaNode]:
     """Property name -> resolved subschema of the object `node` declares."""
-    props = object_schema(node, resolve).get("properties") or {}
-    return {name: resolve(sub) for name, sub in props.items() if isinstance(sub, Mapping)}
+
+    def compute() -> dict[str, SchemaNode]:
+        props = object_schema(node, resolve).get("properties") or {}
+        return {name: resolve(sub) for name, sub in props.items() if isinstance(sub, Mapping)}
+
+    return per_node("properties", node, compute)
 
 
 def key_lookup(props: Mapping[str, SchemaNode]) -> dict[str, str]:
     """Folded key -> property, by the property names and their `x-aliases` (rule 4, clar. 8)."""
-    table: dict[str, str] = {}
-    for name, sub in props.items():
-        aliases = sub.get("x-aliases") or ()
-        for word in (name, *[a for a in aliases if isinstance(a, str)]):
-            table.setdefault(fold_key(word), name)
-    return table
+
+    def compute() -> dict[str, str]:
+        table: dict[str, str] = {}
+        for name, sub in props.items():
+            aliases = sub.get("x-aliases") or ()
+            for word in (name, *[a for a in aliases if isinstance(a, str)]):
+                table.setdefault(fold_key(word), name)
+        return table
+
+    return per_node("keys", props, compute)
 
 
 def keys_by_property(obj: Mapping[str, Any], lookup: Mapping[str, str]) -> dict[str, str]:
@@ -81,6 +106,10 @@ def match_keys(
 
 def enum_lookup(node: SchemaNode) -> dict[str, str]:
     """Trimmed, case-folded enum value or `x-enum-aliases` alias -> canonical value (rule 9)."""
+    return per_node("enum", node, lambda: _enum_table(node))
+
+
+def _enum_table(node: SchemaNode) -> dict[str, str]:
     table: dict[str, str] = {}
     values = [v for v in node.get("enum") or () if isinstance(v, str)]
     for v in values:
