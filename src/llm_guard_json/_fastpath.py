@@ -11,7 +11,8 @@ test holds the two together (whenever this says True, the walk changes nothing).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ._field import Field
@@ -19,62 +20,98 @@ from ._keys import key_table, unwrap_root
 from ._scalars import wanted_types
 from ._schema import ANY, Schema
 from ._text import is_null_like
-from ._types import JSON, Canonicalizers
+from ._types import JSON, Canonicalizers, SchemaNode
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What the check needs to know of one schema node, read once."""
+
+    node: SchemaNode
+    branches: tuple[Any, ...]
+    canonical: str | None
+    props: Mapping[str, Any]
+    order: tuple[str, ...]
+    defaulted: frozenset[str]
+    extra: Any
+    patterned: bool
+    items: Any
+    prefix: Sequence[Any]
+    strip: tuple[str, ...]
+    float_ok: bool
+
+    @classmethod
+    def of(cls, node: SchemaNode, schema: Schema) -> _Plan:
+        props: Mapping[str, Any] = node.get("properties") or {}
+        types = wanted_types(node)
+        name = node.get("x-canonical")
+        return cls(
+            node,
+            (*(node.get("anyOf") or ()), *(node.get("oneOf") or ())),
+            name if isinstance(name, str) else None,
+            props,
+            tuple(props),
+            frozenset(p for p, sub in props.items() if "default" in schema.resolve(sub)),
+            node.get("additionalProperties", True),
+            bool(node.get("patternProperties")),
+            node.get("items", ANY),
+            node.get("prefixItems") or (),
+            tuple(node.get("x-strip-prefixes") or ()),
+            types is None or "number" in types,
+        )
+
+
+class _Check:
+    """One read of a value: the schema, the canonicalizers, and a plan per node."""
+
+    def __init__(self, schema: Schema, canonicalizers: Canonicalizers) -> None:
+        self.schema = schema
+        self.canonicalizers = canonicalizers
+
+    def settled(self, v: JSON, node: Any, key: str | None = None) -> bool:
+        resolved = self.schema.resolve(node)
+        if not resolved:
+            return True
+        plan: _Plan = self.schema.memo("plan", resolved, lambda n: _Plan.of(n, self.schema))
+        if plan.branches:
+            return v is None or (not is_null_like(v) and any(self.settled(v, b, key) for b in plan.branches))
+        if v is None or (isinstance(v, str) and is_null_like(v)):
+            return v is None
+        if plan.canonical is not None and plan.canonical in self.canonicalizers:
+            out, devs = self.canonicalizers[plan.canonical](v, Field(resolved, key, self.schema.resolve))
+            if devs or out != v:
+                return False
+        if isinstance(v, dict):
+            return self._object(v, plan)
+        if isinstance(v, list):
+            return self._array(v, plan)
+        return plan.float_ok or not isinstance(v, float)
+
+    def _object(self, v: dict[str, JSON], plan: _Plan) -> bool:
+        props = plan.props
+        keys = list(v)
+        ours = [k for k in keys if k in props]
+        if ours != [p for p in plan.order if p in v] or keys[: len(ours)] != ours:
+            return False  # schema order first, then any extra keys
+        if not plan.defaulted <= v.keys():
+            return False  # a default the walk would fill
+        extras = keys[len(ours) :]
+        if extras and (plan.patterned or any(key_table(self.schema, plan.node).match(k) for k in extras)):
+            return False  # an extra key the walk would rename or route elsewhere
+        return all(self.settled(item, props.get(k, plan.extra), k) for k, item in v.items())
+
+    def _array(self, v: list[JSON], plan: _Plan) -> bool:
+        if plan.strip and any(isinstance(i, str) and i.startswith(plan.strip) and i not in plan.strip for i in v):
+            return False
+        prefix = plan.prefix
+        return all(
+            not is_null_like(item) and self.settled(item, prefix[i] if i < len(prefix) else plan.items)
+            for i, item in enumerate(v)
+        )
 
 
 def is_canonical(value: JSON, schema: Schema, canonicalizers: Canonicalizers) -> bool:
     """Whether the walk would return `value` unchanged, with no deviation (`value` validates)."""
     if unwrap_root(value, schema)[2]:
         return False
-    return _settled(value, schema.root, schema, canonicalizers, None)
-
-
-def _settled(v: JSON, node: Any, schema: Schema, canon: Canonicalizers, key: str | None) -> bool:
-    node = schema.resolve(node)
-    if not node:
-        return True
-    if "anyOf" in node or "oneOf" in node:
-        branches = [*(node.get("anyOf") or ()), *(node.get("oneOf") or ())]
-        return v is None or (not is_null_like(v) and any(_settled(v, b, schema, canon, key) for b in branches))
-    if is_null_like(v):
-        return v is None
-    name = node.get("x-canonical")
-    if isinstance(name, str) and name in canon:
-        out, devs = canon[name](v, Field(node, key, schema.resolve))
-        if devs or out != v:
-            return False
-    if isinstance(v, dict):
-        return _settled_object(v, node, schema, canon)
-    if isinstance(v, list):
-        return _settled_array(v, node, schema, canon)
-    if isinstance(v, float):
-        types = wanted_types(node)
-        return types is None or "number" in types
-    return True
-
-
-def _settled_object(v: dict[str, JSON], node: Mapping[str, Any], schema: Schema, canon: Canonicalizers) -> bool:
-    props: Mapping[str, Any] = node.get("properties") or {}
-    order = [k for k in v if k in props]
-    if order != [p for p in props if p in v] or any(k not in props for k in list(v)[: len(order)]):
-        return False  # schema order first, then any extra keys
-    for prop, sub in props.items():
-        if prop not in v and "default" in schema.resolve(sub):
-            return False
-    extras = [k for k in v if k not in props]
-    if extras and (node.get("patternProperties") or any(key_table(schema, node).match(k) for k in extras)):
-        return False  # an extra key the walk would rename or route elsewhere
-    extra = node.get("additionalProperties", True)
-    return all(_settled(item, props.get(k, extra), schema, canon, k) for k, item in v.items())
-
-
-def _settled_array(v: list[JSON], node: Mapping[str, Any], schema: Schema, canon: Canonicalizers) -> bool:
-    strip = tuple(node.get("x-strip-prefixes") or ())
-    if strip and any(isinstance(i, str) and i.startswith(strip) and i not in strip for i in v):
-        return False
-    prefix = node.get("prefixItems") or []
-    items = node.get("items", ANY)
-    return all(
-        not is_null_like(item) and _settled(item, prefix[i] if i < len(prefix) else items, schema, canon, None)
-        for i, item in enumerate(v)
-    )
+    return _Check(schema, canonicalizers).settled(value, schema.root)

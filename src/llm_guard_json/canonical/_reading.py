@@ -96,7 +96,11 @@ def match_keys(
     walk's to map, so those keys stay as they are."""
     out = dict(obj)
     named = keys_by_property(obj, key_lookup(props))
-    extra = {fold_key(w): p for p, words in synonyms.items() if p in props for w in words}
+    extra = per_node(
+        f"synonyms:{id(synonyms)}",
+        props,
+        lambda: {fold_key(w): p for p, words in synonyms.items() if p in props for w in words},
+    )
     for prop, key in keys_by_property(obj, extra).items():
         if prop not in named and key in out:
             out[prop] = out.pop(key)

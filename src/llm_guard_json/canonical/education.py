@@ -45,6 +45,7 @@ _SUFFIX = regex.compile(r"大学|学院|学校")
 _LEADS = r"毕业于|就读于|肄业于|求学于|留学于|毕业|就读|考入|入学|进入|获得|取得|来自|本人|于|在"
 _YEAR = regex.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)|[〇零一二三四五六七八九]{4}")
 _BOUNDARY = regex.compile(rf"{_LEADS}|(?:\d+|[〇零一二三四五六七八九]{{4}})\s*年?|[^\p{{Han}}]")
+_NOT_MAJOR = regex.compile(rf"{_LEADS}|\d+\s*年?|[〇零一二三四五六七八九]{{4}}\s*年?")
 _GRADUATED = regex.compile(r"毕业|graduat|class\s+of", regex.IGNORECASE)
 _LATIN_WORD = r"[A-Z][A-Za-z0-9'’&.\-]*"
 _LATIN_SCHOOL = regex.compile(
@@ -57,11 +58,17 @@ _MAJOR_LEAD = regex.compile(r"^(?:[\s\-–—·:：/|]|的|主修|专业[为是]
 _MAJOR_TAIL = regex.compile(r"(?:专业|系)$")
 _BRACKETS = regex.compile(r"[（(][^）)]*[）)]")
 _LATIN_MAJOR = regex.compile(r"\bin\s+([A-Z][A-Za-z&\-]*(?:\s+(?:and\s+|&\s+|of\s+)?[A-Z][A-Za-z&\-]*)*)")
+_SPACES = regex.compile(r"\s+")
+_POSSESSIVE = regex.compile(r"['’]s$")
+_RUNS = regex.compile(r"[^\x00]+")
+_WORDS = regex.compile(r"\S+")
+_MAJOR_START = regex.compile(r"\p{Han}|[A-Z]")
+_MAJOR_ALONE = regex.compile(r"\s*(?:的|主修|专业[为是:：]?)?\s*(\p{Han}[^\s]*?)\s*(?:专业|系)\s*")
 _KEYS = ("degree", "school", "major", "graduation_year")
 
 
 def _norm(word: str) -> str:
-    return regex.sub(r"\s+", " ", regex.sub(r"['’]s$", "", word.strip().casefold())).replace(".", "")
+    return _SPACES.sub(" ", _POSSESSIVE.sub("", word.strip().casefold())).replace(".", "")
 
 
 def _alias_pattern(alias: str) -> str:
@@ -192,7 +199,7 @@ class _Grammar:
             blocked[s:e] = [True] * (e - s)
         ambiguous = False
         runs = "".join("\x00" if b else c for b, c in zip(blocked, clause, strict=True))
-        for run in regex.finditer(r"[^\x00]+", runs):
+        for run in _RUNS.finditer(runs):
             ends = [m for m in _SUFFIX.finditer(run.group()) if m.start() > 0]
             if ends:
                 ambiguous = ambiguous or _two_schools(run.group()[: ends[-1].end()])
@@ -201,7 +208,7 @@ class _Grammar:
 
     def _latin_school(self, m: regex.Match[str]) -> tuple[int, int]:
         """The Latin name without the degree words and `from`/`at` the pattern took in front."""
-        for word in regex.finditer(r"\S+", m.group()):
+        for word in _WORDS.finditer(m.group()):
             if word.group().casefold() not in _LATIN_LEADS and self.degree_of(word.group()) is None:
                 return m.start() + word.start(), m.end()
         return m.end(), m.end()
@@ -213,7 +220,7 @@ class _Grammar:
         stops += [s for _, s, _ in self.degree_spans(after)]
         major = after[: min(stops, default=len(after))].strip(" \t-–—·:：/|")
         major = _MAJOR_TAIL.sub("", major).strip()
-        if major and not regex.match(r"\p{Han}|[A-Z]", major):
+        if major and not _MAJOR_START.match(major):
             major = ""  # English glue such as "in 2016" is not a major
         if not major:
             latin = _LATIN_MAJOR.search(clause[:start])
@@ -225,8 +232,8 @@ class _Grammar:
         text = clause
         for _, s, e in reversed(self.degree_spans(clause)):
             text = text[:s] + text[e:]
-        text = regex.sub(rf"{_LEADS}|\d+\s*年?|[〇零一二三四五六七八九]{{4}}\s*年?", "", text)
-        m = regex.fullmatch(r"\s*(?:的|主修|专业[为是:：]?)?\s*(\p{Han}[^\s]*?)\s*(?:专业|系)\s*", text)
+        text = _NOT_MAJOR.sub("", text)
+        m = _MAJOR_ALONE.fullmatch(text)
         latin = _LATIN_MAJOR.search(clause) if m is None else None
         return m.group(1) if m else latin.group(1) if latin else None
 

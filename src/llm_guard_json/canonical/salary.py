@@ -27,6 +27,7 @@ from .._numbers import Number, halfwidth, parse_number, read_number
 from .._types import JSON
 from ._reading import enum_lookup, match_keys, properties, quote, read_value, the_value
 
+_BRACKETS = regex.compile(r"[()（）\[\]【】]")
 _MONTH = regex.compile(
     r"月薪|月收入|月入|每个?月|/\s*月|per\s+month|a\s+month|monthly|/\s*mo(?:nth)?\b|\bmonth\b", regex.IGNORECASE
 )
@@ -73,7 +74,7 @@ def read_salary(text: str) -> tuple[Number, str | None] | None:
     if len(periods_in(body)) > 1:
         return None
     rest = _FILLER.sub(" ", _CNY.sub(" ", _YEAR.sub(" ", _MONTH.sub(" ", body))))
-    rest = regex.sub(r"[()（）\[\]【】]", " ", rest)  # 45000元（税前）: brackets left around removed words
+    rest = _BRACKETS.sub(" ", rest)  # 45000元（税前）: brackets left around removed words
     amount = parse_number(rest.strip())
     if amount is None:
         return None

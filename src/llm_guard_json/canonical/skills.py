@@ -25,6 +25,7 @@ from .._text import dedupe, is_null_like, split_text
 from .._types import JSON
 from ._reading import decode_json_text, quote
 
+_SPELLING_NOISE = regex.compile(r"[\s\-_.]+")
 _VERBS = regex.compile(
     r"^(?:能够|能)?(?:熟练使用|熟练掌握|熟练运用|熟练应用|会使用|会用|擅长|熟悉|精通|掌握|了解|善于|擅于|熟练|会)[\s:：]*"
 )
@@ -222,7 +223,7 @@ _SPELLING = {regex.sub(r"[\s\-_.]+", "", n).casefold(): n for n in _NAMES}
 
 
 def _spelled(word: str) -> str | None:
-    return _SPELLING.get(regex.sub(r"[\s\-_.]+", "", word).casefold())
+    return _SPELLING.get(_SPELLING_NOISE.sub("", word).casefold())
 
 
 def respell(item: str) -> str:
