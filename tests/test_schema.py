@@ -100,8 +100,10 @@ def test_schema_caches_do_not_grow_with_calls() -> None:
             "$defs": {"w": {"type": "integer"}},
         }
     )
+    from llm_guard_json._schema import _MEMO
+
     normalize('{"v": [1], "w": "2"}', schema)
-    size = len(schema._memo)
+    size = len(_MEMO)
     for _ in range(200):
         assert normalize('{"v": [1, 2], "w": "3"}', schema).value == {"v": [1, 2], "w": 3}
-    assert len(schema._memo) == size
+    assert len(_MEMO) == size

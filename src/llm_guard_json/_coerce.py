@@ -35,7 +35,7 @@ from ._scalars import (
     to_string,
     wanted_types,
 )
-from ._schema import ANY, Schema
+from ._schema import ANY, Schema, node_memo
 from ._text import is_null_like, split_text
 from ._types import JSON, Canonicalizers, Path, SchemaNode
 
@@ -99,10 +99,10 @@ class Walk:
         ]
 
     def _types(self, node: SchemaNode) -> set[str] | None:
-        return self.schema.memo("types", node, wanted_types)
+        return node_memo("types", node, lambda: wanted_types(node))
 
     def _nullable(self, node: SchemaNode) -> bool:
-        return self.schema.memo("nullable", node, lambda n: allows_null(n, self.schema.resolve))
+        return node_memo("nullable", node, lambda: allows_null(node, self.schema.resolve))
 
     def note(self, code: str, path: Path, detail: str) -> None:
         self.deviations.append(Deviation(code, path, detail))

@@ -18,7 +18,7 @@ from typing import Any
 from ._field import Field
 from ._keys import key_table, unwrap_root
 from ._scalars import wanted_types
-from ._schema import ANY, Schema
+from ._schema import ANY, Schema, node_memo
 from ._text import is_null_like
 from ._types import JSON, Canonicalizers, SchemaNode
 
@@ -72,7 +72,7 @@ class _Check:
         resolved = self.schema.resolve(node)
         if not resolved:
             return True
-        plan: _Plan = self.schema.memo("plan", resolved, lambda n: _Plan.of(n, self.schema))
+        plan = node_memo("plan", resolved, lambda: _Plan.of(resolved, self.schema))
         if plan.branches:
             return v is None or (not is_null_like(v) and any(self.settled(v, b, key) for b in plan.branches))
         if v is None or (isinstance(v, str) and is_null_like(v)):

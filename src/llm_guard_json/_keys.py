@@ -15,7 +15,7 @@ from typing import Any
 from ._deviation import Deviation
 from ._limits import DEFAULT_LIMITS
 from ._scalars import search_pattern
-from ._schema import Schema
+from ._schema import Schema, node_memo
 from ._text import fold_key
 from ._types import JSON, Path, SchemaNode
 
@@ -55,7 +55,7 @@ class KeyTable:
 
 def key_table(schema: Schema, node: SchemaNode) -> KeyTable:
     """The node's KeyTable, built once per schema node."""
-    return schema.memo("keys", node, lambda n: KeyTable.of(n, schema.resolve))
+    return node_memo("keys", node, lambda: KeyTable.of(node, schema.resolve))
 
 
 def extra_schema(node: SchemaNode, key: str) -> Any:

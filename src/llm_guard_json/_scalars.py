@@ -15,6 +15,7 @@ from typing import Any
 import regex
 
 from ._numbers import read_number
+from ._schema import node_memo
 from ._types import JSON, SchemaNode
 
 _KINDS = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
@@ -63,20 +64,30 @@ def _same(a: JSON, b: JSON) -> bool:
     )
 
 
+def enum_table(node: SchemaNode) -> dict[str, tuple[JSON, str]]:
+    """Trimmed, case-folded enum text or `x-enum-aliases` alias -> (enum value, the code saying how)."""
+
+    def compute() -> dict[str, tuple[JSON, str]]:
+        values = enum_values(node) or []
+        table = {e.strip().casefold(): (e, "coerce.enum_case") for e in reversed(values) if isinstance(e, str)}
+        aliases: Mapping[str, list[str]] = node.get("x-enum-aliases") or {}
+        for canonical, names in aliases.items():
+            for name in names if canonical in values else ():
+                table.setdefault(name.strip().casefold(), (canonical, "coerce.enum_alias"))
+        return table
+
+    return node_memo("enum", node, compute)
+
+
 def to_enum(value: JSON, node: SchemaNode) -> Converted:
     """Rule 9: exact, then case-insensitive, then `x-enum-aliases`; numbers from text."""
     values = enum_values(node) or []
     if any(_same(value, e) for e in values):
         return value, None
     if isinstance(value, str):
-        folded = value.strip().casefold()
-        for e in values:
-            if isinstance(e, str) and e.strip().casefold() == folded:
-                return e, "coerce.enum_case"
-        aliases: Mapping[str, list[str]] = node.get("x-enum-aliases") or {}
-        for canonical, names in aliases.items():
-            if any(a.strip().casefold() == folded for a in names):
-                return canonical, "coerce.enum_alias"
+        found = enum_table(node).get(value.strip().casefold())
+        if found is not None:
+            return found
         number = read_number(value)
         if number is not None and any(_same(number, e) for e in values):
             return next(e for e in values if _same(number, e)), "coerce.number_from_text"

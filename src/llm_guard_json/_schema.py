@@ -44,6 +44,26 @@ ANY: Final[SchemaNode] = MappingProxyType({})
 NOTHING: Final[SchemaNode] = MappingProxyType({"not": {}})
 
 
+_MEMO: dict[tuple[str, int], tuple[Any, Any]] = {}
+_MEMO_SIZE = 8192
+
+
+def node_memo(kind: str, node: Any, compute: Callable[[], T]) -> T:
+    """`compute()` once per schema node (values repeat; their schema's tables need not be rebuilt).
+
+    Keyed by the node's identity; each entry holds its node, so an id is never reused while
+    cached. Bounded: past _MEMO_SIZE entries it starts afresh.
+    """
+    entry = _MEMO.get((kind, id(node)))
+    if entry is not None and entry[0] is node:
+        return entry[1]  # type: ignore[no-any-return]
+    if len(_MEMO) >= _MEMO_SIZE:
+        _MEMO.clear()
+    value = compute()
+    _MEMO[(kind, id(node))] = (node, value)
+    return value
+
+
 def shipped_dir() -> FilePath:
     """Where the shipped schemas live: inside the wheel, or schemas/ of a source checkout."""
     packaged = FilePath(str(resources.files("llm_guard_json"))) / "schemas"
@@ -165,7 +185,6 @@ class Schema:
         self.validator: Validator = validator_class(self.root)
         self._fast = compile_fast(self.root)
         self.canonicalizers = canonicalizers
-        self._memo: dict[tuple[str, int], tuple[SchemaNode, Any]] = {}
 
     def __repr__(self) -> str:
         return f"Schema({self.name!r})"
@@ -184,7 +203,7 @@ class Schema:
             return ANY if node is True or node is None else NOTHING
         if "$ref" not in node:
             return node
-        return self.memo("resolve", node, self._follow)
+        return node_memo("resolve", node, lambda: self._follow(node))
 
     def _follow(self, node: SchemaNode) -> SchemaNode:
         resolved: SchemaNode = node
@@ -194,15 +213,6 @@ class Schema:
             target = self._lookup(resolved["$ref"])
             resolved = {**target, **{k: v for k, v in resolved.items() if k != "$ref"}}
         return resolved
-
-    def memo(self, kind: str, node: SchemaNode, compute: Callable[[SchemaNode], T]) -> T:
-        """`compute(node)`, once per schema node. Entries hold their node, so an id is never reused."""
-        entry = self._memo.get((kind, id(node)))
-        if entry is not None and entry[0] is node:
-            return entry[1]  # type: ignore[no-any-return]
-        value = compute(node)
-        self._memo[(kind, id(node))] = (node, value)
-        return value
 
     def _lookup(self, ref: Any) -> SchemaNode:
         if not isinstance(ref, str) or not ref.startswith("#"):

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from .._deviation import Deviation
 from .._field import Field
 from .._parse import strict
+from .._scalars import enum_table
+from .._schema import node_memo
 from .._text import fold_key
 from .._types import JSON, SchemaNode
 
 Reader = Callable[[JSON, Field], tuple[JSON, list[Deviation]]]
-T = TypeVar("T")
-_MEMO: dict[tuple[str, int], tuple[Any, Any]] = {}
 
 
 def quote(value: JSON) -> str:
@@ -39,21 +39,6 @@ def object_schema(node: SchemaNode, resolve: Callable[[SchemaNode], SchemaNode])
     return node
 
 
-def per_node(kind: str, node: Any, compute: Callable[[], T]) -> T:
-    """`compute()` once per schema node: canonicalizers run per value, their tables per schema.
-
-    Entries hold their node, so an id is never reused while cached.
-    """
-    entry = _MEMO.get((kind, id(node)))
-    if entry is not None and entry[0] is node:
-        return entry[1]  # type: ignore[no-any-return]
-    if len(_MEMO) > 4096:
-        _MEMO.clear()
-    value = compute()
-    _MEMO[(kind, id(node))] = (node, value)
-    return value
-
-
 def properties(node: SchemaNode, resolve: Callable[[SchemaNode], SchemaNode]) -> dict[str, SchemaNode]:
     """Property name -> resolved subschema of the object `node` declares."""
 
@@ -61,7 +46,7 @@ def properties(node: SchemaNode, resolve: Callable[[SchemaNode], SchemaNode]) ->
         props = object_schema(node, resolve).get("properties") or {}
         return {name: resolve(sub) for name, sub in props.items() if isinstance(sub, Mapping)}
 
-    return per_node("properties", node, compute)
+    return node_memo("properties", node, compute)
 
 
 def key_lookup(props: Mapping[str, SchemaNode]) -> dict[str, str]:
@@ -75,7 +60,7 @@ def key_lookup(props: Mapping[str, SchemaNode]) -> dict[str, str]:
                 table.setdefault(fold_key(word), name)
         return table
 
-    return per_node("keys", props, compute)
+    return node_memo("keys", props, compute)
 
 
 def keys_by_property(obj: Mapping[str, Any], lookup: Mapping[str, str]) -> dict[str, str]:
@@ -96,7 +81,7 @@ def match_keys(
     walk's to map, so those keys stay as they are."""
     out = dict(obj)
     named = keys_by_property(obj, key_lookup(props))
-    extra = per_node(
+    extra = node_memo(
         f"synonyms:{id(synonyms)}",
         props,
         lambda: {fold_key(w): p for p, words in synonyms.items() if p in props for w in words},
@@ -110,22 +95,7 @@ def match_keys(
 
 def enum_lookup(node: SchemaNode) -> dict[str, str]:
     """Trimmed, case-folded enum value or `x-enum-aliases` alias -> canonical value (rule 9)."""
-    return per_node("enum", node, lambda: _enum_table(node))
-
-
-def _enum_table(node: SchemaNode) -> dict[str, str]:
-    table: dict[str, str] = {}
-    values = [v for v in node.get("enum") or () if isinstance(v, str)]
-    for v in values:
-        table.setdefault(v.strip().casefold(), v)
-    aliases = node.get("x-enum-aliases") or {}
-    if isinstance(aliases, Mapping):
-        for canonical, words in aliases.items():
-            if canonical in values and isinstance(words, list | tuple):
-                for w in words:
-                    if isinstance(w, str):
-                        table.setdefault(w.strip().casefold(), canonical)
-    return table
+    return node_memo("enum_text", node, lambda: {k: c for k, (c, _) in enum_table(node).items() if isinstance(c, str)})
 
 
 def the_value(node: SchemaNode, fallback: str) -> str:
