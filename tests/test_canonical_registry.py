@@ -148,7 +148,7 @@ def test_deviation_paths_are_relative_to_the_field(name: str) -> None:
     assert expected in codes(devs)
 
 
-# -- a user schema reusing the canonicalizers (issue 4) ---------------------------------
+# -- a user schema reusing the canonicalizers ---------------------------------
 
 OFFER_SCHEMA = {
     "type": "object",
