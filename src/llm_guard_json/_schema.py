@@ -13,10 +13,10 @@ from collections.abc import Callable, Iterator, Mapping
 from importlib import resources
 from pathlib import Path as FilePath
 from types import MappingProxyType
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
-import jsonschema
-from jsonschema.protocols import Validator
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 from ._errors import ConfigError, SchemaError
 from ._types import Canonicalizers, SchemaNode
@@ -117,6 +117,8 @@ def _check_extensions(root: SchemaNode) -> None:
 
 
 def _check(schema: Any) -> type[Validator]:
+    import jsonschema  # the reference checker, imported on the first Schema: import stays light
+
     if isinstance(schema, bool):
         return jsonschema.Draft202012Validator
     if not isinstance(schema, Mapping):

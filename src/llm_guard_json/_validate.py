@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema_rs
-from jsonschema.protocols import Validator
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
 
 from ._deviation import Deviation
 from ._types import JSON, Path
