@@ -26,6 +26,7 @@ from ._validate import validate
 
 _SCALARS = {"string", "number", "integer", "boolean", "null"}
 _CUT = frozenset({"limit.size", "limit.depth"})
+_WHOLE = -1  # the start of the one candidate that is the whole output, read as strict JSON
 
 
 def _text_of(raw: Any) -> tuple[str, list[Deviation]]:
@@ -130,7 +131,8 @@ def normalize(
     wants = _root_wants(compiled)
     found = _candidates(text, limits)
     results = []
-    if wants is not None and wants <= _SCALARS:  # clarification 15: the bare text is a candidate too
+    whole = len(found) == 1 and found[0][0].start == _WHOLE  # the output is one strict JSON value
+    if wants is not None and wants <= _SCALARS and not whole:  # clarification 15: the bare text too
         bare = bare_text(text)
         if all(bare.text != c.text.strip() for c, _ in found):
             results.append(_run(call, bare.text, (), pre + list(bare.deviations), ()))  # first: loses ties
@@ -145,10 +147,9 @@ def normalize(
 
 def _candidates(text: str, limits: Limits) -> list[tuple[Candidate, Parsed]]:
     """Each candidate with its parse; output that is strict JSON as a whole skips extraction."""
-    if text.lstrip()[:1] in ("{", "["):
-        value = strict(text, max_depth=limits.max_depth)
-        if value is not MISSING:
-            return [(Candidate(text, (), 0), Parsed(value, ()))]
+    value = strict(text, max_depth=limits.max_depth)  # fails at once on prose: cheap to try first
+    if value is not MISSING:
+        return [(Candidate(text, (), _WHOLE), Parsed(value, ()))]
     found = extract(text, max_candidates=limits.max_candidates)
     return [(c, parse(c.text, max_depth=limits.max_depth)) for c in found]
 
