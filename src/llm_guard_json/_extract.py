@@ -36,7 +36,8 @@ _OPENERS = "{[｛［"
 _CLOSERS = "}]｝］"
 _START = re.compile(r"[{\[｛［]")
 # What the bracket count stops at; openers in between are counted with str.count (C speed).
-_EVENT = re.compile("[" + re.escape("".join(QUOTES) + _CLOSERS) + "]")
+# What the bracket count stops at: a quote, or a run of closers (deep nesting closes in runs).
+_EVENT = re.compile("[" + re.escape("".join(QUOTES)) + "]|[" + re.escape(_CLOSERS) + "]+")
 # A `'` opens a string only where JSON expects a value or key, so apostrophes in prose do not.
 _QUOTE_CONTEXT = frozenset("{[,:｛［，：、")
 _THINK = re.compile(r"<\s*+(/?)\s*+think\s*+>", re.IGNORECASE)  # possessive: no backtracking
@@ -83,15 +84,16 @@ def value_end(text: str, start: int, stop: int) -> int:
     while True:
         m = _EVENT.search(text, pos, stop)
         end = stop if m is None else m.start()
-        depth += sum(text.count(o, pos, end) for o in _OPENERS)
+        depth += text.count("{", pos, end) + text.count("[", pos, end)
+        depth += text.count("｛", pos, end) + text.count("［", pos, end)
         if m is None:
             return stop
         ch = m.group()
-        if ch in _CLOSERS:
-            depth -= 1
-            if depth <= 0:
-                return end + 1
-            pos = end + 1
+        if ch[0] in _CLOSERS:
+            if depth <= len(ch):
+                return end + max(depth, 1)
+            depth -= len(ch)
+            pos = m.end()
         elif ch == "'" and not _opens_string(text, end, start):
             pos = end + 1
         else:
