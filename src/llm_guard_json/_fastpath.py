@@ -68,17 +68,25 @@ class _Check:
         self.schema = schema
         self.canonicalizers = canonicalizers
 
+    def _plan(self, node: Any) -> _Plan | None:
+        """The node's plan, None where anything goes; one lookup per visit."""
+
+        def make() -> _Plan | None:
+            resolved = self.schema.resolve(node)
+            return _Plan.of(resolved, self.schema) if resolved else None
+
+        return node_memo("plan", node, make)
+
     def settled(self, v: JSON, node: Any, key: str | None = None) -> bool:
-        resolved = self.schema.resolve(node)
-        if not resolved:
+        plan = self._plan(node)
+        if plan is None:
             return True
-        plan = node_memo("plan", resolved, lambda: _Plan.of(resolved, self.schema))
         if plan.branches:
             return v is None or (not is_null_like(v) and any(self.settled(v, b, key) for b in plan.branches))
         if v is None or (isinstance(v, str) and is_null_like(v)):
             return v is None
         if plan.canonical is not None and plan.canonical in self.canonicalizers:
-            out, devs = self.canonicalizers[plan.canonical](v, Field(resolved, key, self.schema.resolve))
+            out, devs = self.canonicalizers[plan.canonical](v, Field(plan.node, key, self.schema.resolve))
             if devs or out != v:
                 return False
         if isinstance(v, dict):
