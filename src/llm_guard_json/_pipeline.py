@@ -6,6 +6,7 @@ higher score, then the later one. Bad output never raises; bad arguments do.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,8 @@ from ._validate import validate
 
 _SCALARS = {"string", "number", "integer", "boolean", "null"}
 _CUT = frozenset({"limit.size", "limit.depth"})
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _WHOLE = -1  # the start of the one candidate that is the whole output, read as strict JSON
 
 
@@ -75,6 +78,10 @@ class _Call:
 def _run(call: _Call, value: JSON, base: Path, pre: list[Deviation], parsed: tuple[Deviation, ...]) -> Result:
     """Coerce, complete, validate and score one parsed candidate value."""
     schema = call.schema
+    if _ESCAPED_SURROGATE.search(call.raw):  # JSON escapes can spell a lone surrogate: no UTF-8 has one
+        value, scrubbed = _scrub(value)
+        if scrubbed:
+            pre = [*pre, Deviation("input.decode", (), "escaped lone surrogates replaced with U+FFFD")]
     if not schema.problems(value) and is_canonical(value, schema, call.canonicalizers):
         return _settled(call, value, base, pre, parsed)
     value, inner, unwrapped = unwrap_root(value, schema)
@@ -89,6 +96,20 @@ def _run(call: _Call, value: JSON, base: Path, pre: list[Deviation], parsed: tup
     ok = not failures and not any(d.code in _CUT for d in found)
     devs = reweigh(found + validate(found, failures), call.weights)
     return Result(call.raw, out, ok, devs, score(devs), canonical_text(out), schema)
+
+
+def _scrub(value: JSON) -> tuple[JSON, bool]:
+    """The value with every lone surrogate in its strings (keys too) replaced; whether any was."""
+    if isinstance(value, str):
+        clean = _SURROGATE.sub("\ufffd", value)
+        return clean, clean != value
+    if isinstance(value, list):
+        pairs = [_scrub(v) for v in value]
+        return [v for v, _ in pairs], any(c for _, c in pairs)
+    if isinstance(value, dict):
+        items = [(_scrub(k), _scrub(v)) for k, v in value.items()]
+        return {k: v for (k, _), (v, _) in items}, any(a or b for (_, a), (_, b) in items)
+    return value, False
 
 
 def _settled(call: _Call, value: JSON, base: Path, pre: list[Deviation], parsed: tuple[Deviation, ...]) -> Result:

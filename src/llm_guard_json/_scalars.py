@@ -25,6 +25,11 @@ _FALSE = frozenset({"false", "no", "n", "否", "不是"})
 Converted = tuple[JSON, str | None] | None
 
 
+def finite(number: float) -> bool:
+    """Not NaN or Infinity (an int of any size is finite; math.isfinite would overflow on it)."""
+    return not isinstance(number, float) or math.isfinite(number)
+
+
 def kind(value: JSON) -> str:
     """The JSON type name of a decoded value (`integer` for whole ints, not bools)."""
     k = _KINDS.get(type(value))
@@ -111,7 +116,7 @@ def to_number(value: JSON, integer: bool) -> Converted:
         if number is None:
             return None
         value, code = number, "coerce.number_from_text"
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not finite(value):
         return None
     if integer and isinstance(value, float):
         if not value.is_integer():
@@ -122,7 +127,7 @@ def to_number(value: JSON, integer: bool) -> Converted:
 
 def to_string(value: JSON) -> Converted:
     """Rule 8: numbers where text is wanted become text."""
-    if kind(value) in ("integer", "number") and math.isfinite(value):
+    if kind(value) in ("integer", "number") and finite(value):
         return number_text(value), "coerce.number_to_text"
     return None
 
