@@ -385,7 +385,7 @@ class Walk:
 
     def _strip_prefix(self, item: str, prefixes: tuple[str, ...], path: Path) -> str:
         for p in prefixes:
-            if item.startswith(p) and len(item) > len(p):
+            if item.startswith(p):  # 否认 alone leaves nothing: the empty item is then dropped
                 self.note("coerce.strip_prefix", path, f"prefix {p!r} removed from {_brief(item)}")
                 return item[len(p) :].strip()
         return item

@@ -109,7 +109,7 @@ class _Check:
         return all(self.settled(item, props.get(k, plan.extra), k) for k, item in v.items())
 
     def _array(self, v: list[JSON], plan: _Plan) -> bool:
-        if plan.strip and any(isinstance(i, str) and i.startswith(plan.strip) and i not in plan.strip for i in v):
+        if plan.strip and any(isinstance(i, str) and i.startswith(plan.strip) for i in v):
             return False
         prefix = plan.prefix
         return all(

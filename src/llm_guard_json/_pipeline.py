@@ -155,7 +155,7 @@ def normalize(
     whole = len(found) == 1 and found[0][0].start == _WHOLE  # the output is one strict JSON value
     if wants is not None and wants <= _SCALARS and not whole:  # clarification 15: the bare text too
         bare = bare_text(text)
-        if all(bare.text != c.text.strip() for c, _ in found):
+        if all(bare.text != c.text.strip() for c, p in found if p.value is not MISSING):
             results.append(_run(call, bare.text, (), pre + list(bare.deviations), ()))  # first: loses ties
     for candidate, parsed in found:
         if parsed.value is MISSING:
@@ -188,12 +188,22 @@ def _expand(value: JSON, wants: set[str] | None) -> list[tuple[JSON, Path, list[
     return [(value, (), [])]
 
 
+#: How a candidate was found, not how well it fits: left out when candidates are ranked, so a
+#: fenced correction after a bare draft still wins its tie (clarification 2).
+_FINDING = frozenset({"fence", "prose", "think", "wrapper.list", "limit.candidates", "input.decode", "limit.size"})
+
+
+def _fit(result: Result) -> float:
+    """The score a candidate would have without the deviations of finding it."""
+    return score(d for d in result.deviations if d.code not in _FINDING)
+
+
 def _choose(results: list[Result], pre: list[Deviation], call: _Call) -> Result:
-    """Clarification 2: ok first, then the higher score, then the later candidate."""
+    """Clarification 2: ok first, then the better fit, then the later candidate."""
     if not results:
         devs = reweigh([*pre, Deviation("no_json", (), "no JSON value was found in the output")], call.weights)
         return Result(call.raw, None, False, devs, score(devs), None, call.schema)
-    best = max(range(len(results)), key=lambda i: (results[i].ok, results[i].score, i))
+    best = max(range(len(results)), key=lambda i: (results[i].ok, _fit(results[i]), i))
     winner = results[best]
     if len(results) == 1:
         return winner
