@@ -13,22 +13,23 @@ its object invalid in turn. Every step is a Deviation at the value's canonical p
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ._deviation import Deviation
+from ._deviation import Deviation, brief
 from ._field import Field
 from ._keys import EXACT, FOLDED, extra_schema, key_table
 from ._limits import DEFAULT_LIMITS, Limits
-from ._parse import strict
+from ._parse import json_in_string
 from ._scalars import (
     admits,
+    allows_null,
     container_ok,
     enum_values,
     kind,
     leaf_ok,
+    plain_text,
     to_boolean,
     to_enum,
     to_number,
@@ -49,24 +50,6 @@ class _Absent:
 ABSENT: Final = _Absent()
 _UNION = ("anyOf", "oneOf")
 _WANT_ORDER = ("object", "array", "integer", "number", "boolean", "string")
-
-
-def allows_null(node: SchemaNode, resolve: Any = None) -> bool:
-    """Whether null is valid for the node (through `type`, `enum` or a union branch)."""
-    types = wanted_types(node)
-    if types is not None and "null" in types:
-        return True
-    for key in _UNION:
-        for branch in node.get(key) or ():
-            if allows_null(resolve(branch) if resolve else branch, resolve):
-                return True
-    return False
-
-
-def _brief(value: JSON) -> str:
-    """A value as JSON text, cut to 80 characters, for a deviation's detail."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 @dataclass
@@ -108,7 +91,7 @@ class Walk:
         self.deviations.append(Deviation(code, path, detail))
 
     def lost(self, path: Path, value: JSON, why: str = "") -> None:
-        self.note("lost.value", path, f"{_brief(value)} could not be made valid{': ' + why if why else ''}")
+        self.note("lost.value", path, f"{brief(value)} could not be made valid{': ' + why if why else ''}")
 
     # -- the dispatch ---------------------------------------------------------------
 
@@ -153,14 +136,14 @@ class Walk:
         types = self._types(node)
         if self._nullable(node):
             if v is not None:
-                self.note("coerce.null_like", path, f"{_brief(v)} means no value: null")
+                self.note("coerce.null_like", path, f"{brief(v)} means no value: null")
             return None, True
         if v is not None and enum_values(node) is not None and to_enum(v, node) == (v, None):
             return v, True  # an enum value that happens to read like a null-like ("无")
         if types is not None and "array" in types:
-            self.note("coerce.null_like", path, f"{_brief(v)} means no value: []")
+            self.note("coerce.null_like", path, f"{brief(v)} means no value: []")
             return [], True
-        self.note("coerce.null_like", path, f"{_brief(v)} means no value: removed")
+        self.note("coerce.null_like", path, f"{brief(v)} means no value: removed")
         return ABSENT, True
 
     def _shape(self, v: JSON, node: SchemaNode, path: Path, raw: Path, key: str | None) -> tuple[JSON, bool]:
@@ -194,7 +177,7 @@ class Walk:
             return v, False
         out, code = converted
         if code:
-            self.note(code, path, f"{_brief(v)} -> {_brief(out)}")
+            self.note(code, path, f"{brief(v)} -> {brief(out)}")
         return out, True
 
     def _convert(
@@ -223,7 +206,7 @@ class Walk:
             return None
         out, code = converted
         if code:
-            self.note(code, path, f"{_brief(v)} -> {_brief(out)}")
+            self.note(code, path, f"{brief(v)} -> {brief(out)}")
         return self._leaf(out, node, path)
 
     # -- objects ---------------------------------------------------------------------
@@ -232,7 +215,7 @@ class Walk:
         if isinstance(v, list) and len(v) == 1 and isinstance(v[0], dict):
             self.note("coerce.list_to_scalar", path, "a list of one object was unwrapped")
             return self._object(v[0], node, path, raw + (0,))
-        decoded = _json_in_string(v, dict)
+        decoded = json_in_string(v, dict)
         if decoded is not None:
             self.note("coerce.json_in_string", path, "a string holding a JSON object was decoded")
             return self._object(decoded, node, path, raw)
@@ -277,7 +260,7 @@ class Walk:
             resolved = self.schema.resolve(sub)
             if "default" in resolved:
                 ordered[prop] = copy.deepcopy(resolved["default"])
-                self.note("default", path + (prop,), f"absent; filled with the default {_brief(resolved['default'])}")
+                self.note("default", path + (prop,), f"absent; filled with the default {brief(resolved['default'])}")
         ordered.update((k, val) for k, val in out.items() if k not in props)
         return ordered
 
@@ -312,16 +295,16 @@ class Walk:
         item_types = self._types(items)
         if isinstance(v, dict):
             return self._object_to_array(v, node, items, path, raw)
-        decoded = _json_in_string(v, list)
+        decoded = json_in_string(v, list)
         if decoded is not None:
             self.note("coerce.json_in_string", path, "a string holding a JSON array was decoded")
             return self._array(decoded, node, path, raw)
         if isinstance(v, str) and admits(item_types, "string"):
             parts = split_text(v, node.get("x-keep-whole") or ())
             code = "coerce.scalar_to_list" if parts == [v] else "coerce.text_to_list"
-            self.note(code, path, f"{_brief(v)} -> {len(parts)} items")
+            self.note(code, path, f"{brief(v)} -> {len(parts)} items")
             return self._array(parts, node, path, raw)
-        self.note("coerce.scalar_to_list", path, f"{_brief(v)} wrapped in a list")
+        self.note("coerce.scalar_to_list", path, f"{brief(v)} wrapped in a list")
         return self._array([v], node, path, raw)
 
     def _object_to_array(
@@ -344,7 +327,7 @@ class Walk:
         """Rule 10 and clarification 7: one item per key, the key in `key_field`."""
         out: list[JSON] = []
         props: Mapping[str, Any] = items.get("properties") or {}
-        others = [p for p in props if p != key_field and _plain_text(self.schema.resolve(props[p]))]
+        others = [p for p in props if p != key_field and plain_text(self.schema.resolve(props[p]))]
         canonical = node.get("x-canonical")
         for k, val in v.items():
             if isinstance(val, dict):
@@ -369,7 +352,7 @@ class Walk:
             here = path + (len(out),)
             item = self._strip_prefix(given, strip, here) if isinstance(given, str) and strip else given
             if is_null_like(item) and not self._nullable(self.schema.resolve(sub)):
-                self.note("coerce.null_like", here, f"null-like item {_brief(item)} dropped")
+                self.note("coerce.null_like", here, f"null-like item {brief(item)} dropped")
                 continue
             result, ok = self.value(item, sub, here, raw + (i,), may_null=False)
             if result is not ABSENT and ok:
@@ -386,7 +369,7 @@ class Walk:
     def _strip_prefix(self, item: str, prefixes: tuple[str, ...], path: Path) -> str:
         for p in prefixes:
             if item.startswith(p):  # 否认 alone leaves nothing: the empty item is then dropped
-                self.note("coerce.strip_prefix", path, f"prefix {p!r} removed from {_brief(item)}")
+                self.note("coerce.strip_prefix", path, f"prefix {p!r} removed from {brief(item)}")
                 return item[len(p) :].strip()
         return item
 
@@ -394,7 +377,7 @@ class Walk:
         seen: list[JSON] = []
         for item in items:
             if item in seen:
-                self.note("coerce.duplicate", path, f"duplicate item {_brief(item)} dropped")
+                self.note("coerce.duplicate", path, f"duplicate item {brief(item)} dropped")
             else:
                 seen.append(item)
         return seen
@@ -423,16 +406,3 @@ class Walk:
         self.moves.update(trial.moves)
         self.dropped.update(trial.dropped)
         return best[1], True
-
-
-def _plain_text(node: SchemaNode) -> bool:
-    """A property that takes text (and maybe null) and nothing else: where a keyed value may go."""
-    types = wanted_types(node)
-    return types is not None and "string" in types and types <= {"string", "null"}
-
-
-def _json_in_string(v: JSON, want: type) -> Any:
-    if not isinstance(v, str) or not v.strip().startswith(("{", "[")):
-        return None
-    decoded = strict(v)
-    return decoded if isinstance(decoded, want) else None

@@ -6,6 +6,7 @@ A code is API (stable, documented in docs/deviations.md beside its default weigh
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -95,6 +96,12 @@ def default_weight(code: str) -> float:
     if entry is not None:
         return entry[0]
     return FAMILY_WEIGHTS.get(code.partition(".")[0], DEFAULT_WEIGHT)
+
+
+def brief(value: Any, limit: int = 80) -> str:
+    """A value as JSON text, cut to `limit` characters, for a deviation's detail."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def escape_pointer_part(part: str | int) -> str:

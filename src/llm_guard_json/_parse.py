@@ -25,7 +25,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from ._deviation import Deviation
 from ._errors import ConfigError
@@ -397,6 +397,14 @@ def strict(text: str, *, max_depth: int = 100) -> JSON:
     return MISSING if _too_deep(text, value, max_depth) else value
 
 
+def json_in_string(v: JSON, want: type) -> Any:
+    """A string holding a JSON object or array (`want`), decoded strictly; else None."""
+    if not isinstance(v, str) or not v.strip().startswith(("{", "[")):
+        return None
+    decoded = strict(v)
+    return decoded if isinstance(decoded, want) else None
+
+
 def parse(text: str, *, max_depth: int = 100) -> Parsed:
     """Read one candidate: valid JSON as is (no deviations), anything else repaired and logged."""
     _check(max_depth)
@@ -404,4 +412,4 @@ def parse(text: str, *, max_depth: int = 100) -> Parsed:
     return repair(text, max_depth=max_depth) if value is MISSING else Parsed(value, ())
 
 
-__all__ = ["MISSING", "Parsed", "parse", "repair", "strict"]
+__all__ = ["MISSING", "Parsed", "json_in_string", "parse", "repair", "strict"]

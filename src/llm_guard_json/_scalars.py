@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import regex
@@ -199,3 +199,18 @@ def container_ok(value: JSON, node: SchemaNode) -> bool:
     low, high = ("minItems", "maxItems") if isinstance(value, list) else ("minProperties", "maxProperties")
     minimum, maximum = node.get(low), node.get(high)
     return not (isinstance(minimum, int) and size < minimum) and not (isinstance(maximum, int) and size > maximum)
+
+
+def allows_null(node: SchemaNode, resolve: Callable[[Any], SchemaNode]) -> bool:
+    """Whether null is valid for the node (through `type`, `enum` or a union branch)."""
+    types = wanted_types(node)
+    if types is not None and "null" in types:
+        return True
+    branches = (*(node.get("anyOf") or ()), *(node.get("oneOf") or ()))
+    return any(allows_null(resolve(branch), resolve) for branch in branches)
+
+
+def plain_text(node: SchemaNode) -> bool:
+    """A property that takes text (and maybe null) and nothing else: where a keyed value may go."""
+    types = wanted_types(node)
+    return types is not None and "string" in types and types <= {"string", "null"}

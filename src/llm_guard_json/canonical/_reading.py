@@ -5,11 +5,10 @@ held in a string, a list of one around the value, and the short quote a detail c
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .._deviation import Deviation
+from .._deviation import Deviation, brief
 from .._field import Field
 from .._parse import strict
 from .._scalars import enum_table
@@ -18,12 +17,6 @@ from .._text import fold_key
 from .._types import JSON, SchemaNode
 
 Reader = Callable[[JSON, Field], tuple[JSON, list[Deviation]]]
-
-
-def quote(value: JSON) -> str:
-    """The value as it appeared, short enough for a one-sentence detail."""
-    text = json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def object_schema(node: SchemaNode, resolve: Callable[[SchemaNode], SchemaNode]) -> SchemaNode:
@@ -112,7 +105,7 @@ def decode_json_text(value: JSON) -> tuple[JSON, list[Deviation]]:
     if isinstance(value, str) and value.strip()[:1] in ("{", "["):
         decoded = strict(value)
         if isinstance(decoded, dict | list):
-            return decoded, [Deviation("coerce.json_in_string", (), f"{quote(value)} held JSON; decoded")]
+            return decoded, [Deviation("coerce.json_in_string", (), f"{brief(value)} held JSON; decoded")]
     return value, []
 
 

@@ -17,11 +17,11 @@ from collections.abc import Mapping
 
 import regex
 
-from .._deviation import Deviation
+from .._deviation import Deviation, brief
 from .._field import Field
 from .._numbers import halfwidth
 from .._types import JSON
-from ._reading import key_lookup, keys_by_property, properties, quote, read_value, the_value
+from ._reading import key_lookup, keys_by_property, properties, read_value, the_value
 
 _UNIT = r"(?:\s*(?:mm\s*hg|毫米汞柱))?"
 _LABEL = r"(?:(?:bp|b/p|血压|blood\s+pressure)\s*[:：]?\s*)?"
@@ -56,7 +56,7 @@ def _from_object(value: Mapping[str, JSON], field: Field) -> tuple[JSON, list[De
     if len(readings) != 1 or any("kpa" in t.casefold() for t in texts):  # no unit conversion
         return value, []
     out = _shape(readings[0], field)
-    return out, [Deviation("canon.blood_pressure", (), f"read {quote(value)} as {out['systolic']}/{out['diastolic']}")]
+    return out, [Deviation("canon.blood_pressure", (), f"read {brief(value)} as {out['systolic']}/{out['diastolic']}")]
 
 
 def _read(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
@@ -68,7 +68,7 @@ def _read(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
     if reading is None:
         return value, []
     out = _shape(reading, field)
-    return out, [Deviation("canon.blood_pressure", (), f"read {quote(value)} as {reading[0]}/{reading[1]}")]
+    return out, [Deviation("canon.blood_pressure", (), f"read {brief(value)} as {reading[0]}/{reading[1]}")]
 
 
 def canonicalize_blood_pressure(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:

@@ -20,11 +20,11 @@ from collections.abc import Mapping
 
 import regex
 
-from .._deviation import Deviation
+from .._deviation import Deviation, brief
 from .._field import Field
 from .._numbers import Number, halfwidth, parse_number, read_range
 from .._types import JSON
-from ._reading import enum_lookup, match_keys, properties, quote, read_value
+from ._reading import enum_lookup, match_keys, properties, read_value
 
 #: Used when the schema names no unit enum (the shipped schema's table).
 _DEFAULT_UNITS = {
@@ -106,7 +106,7 @@ def _from_object(value: Mapping[str, JSON], field: Field) -> tuple[JSON, list[De
             out[vkey], out["unit"] = whole
     if out == value and list(out) == list(value):
         return value, []
-    return out, [Deviation("canon.duration", (), f"read {quote(value)} as a value and a unit")]
+    return out, [Deviation("canon.duration", (), f"read {brief(value)} as a value and a unit")]
 
 
 def _read(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
@@ -118,7 +118,7 @@ def _read(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
     if found is None:
         return value, []
     out = {"value": found[0], "unit": found[1]}
-    return out, [Deviation("canon.duration", (), f"read {quote(value)} as {found[0]} {found[1]}")]
+    return out, [Deviation("canon.duration", (), f"read {brief(value)} as {found[0]} {found[1]}")]
 
 
 def canonicalize_duration(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:

@@ -34,11 +34,11 @@ from dataclasses import field as dc_field
 
 import regex
 
-from .._deviation import Deviation
+from .._deviation import Deviation, brief
 from .._field import Field
 from .._numbers import chinese_numeral
 from .._types import JSON, SchemaNode
-from ._reading import decode_json_text, enum_lookup, key_lookup, keys_by_property, object_schema, properties, quote
+from ._reading import decode_json_text, enum_lookup, key_lookup, keys_by_property, object_schema, properties
 
 _CLAUSE_SEP = regex.compile(r"[，,；;。、\n\r]+")
 _SUFFIX = regex.compile(r"大学|学院|学校")
@@ -329,7 +329,7 @@ def _read(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
             out.append(element)
             continue
         for item in items:
-            devs.append(Deviation("canon.education", (len(out),), f"read {quote(element)} as {quote(item)}"))
+            devs.append(Deviation("canon.education", (len(out),), f"read {brief(element)} as {brief(item)}"))
             out.append(item)
     return (out, devs) if devs else (value, [])
 

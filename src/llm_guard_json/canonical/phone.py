@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import regex
 
-from .._deviation import Deviation
+from .._deviation import Deviation, brief
 from .._field import Field
 from .._numbers import halfwidth
 from .._types import JSON
-from ._reading import quote, read_value
+from ._reading import read_value
 
 _LABEL = regex.compile(
     r"^(?:手机号码|手机号|手机|联系电话|电话号码|电话|tel|phone|mobile)\s*[:：]?\s*", regex.IGNORECASE
@@ -54,7 +54,7 @@ def _read(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
                 return value, []
         except regex.error:
             pass  # a pattern this engine cannot read is the walk's to judge
-    return digits, [Deviation("canon.phone", (), f"read {quote(value)} as {quote(digits)}")]
+    return digits, [Deviation("canon.phone", (), f"read {brief(value)} as {brief(digits)}")]
 
 
 def canonicalize_phone_cn(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:

@@ -21,11 +21,11 @@ from collections.abc import Mapping
 
 import regex
 
-from .._deviation import Deviation
+from .._deviation import Deviation, brief
 from .._field import Field
 from .._numbers import Number, halfwidth, parse_number, read_number
 from .._types import JSON
-from ._reading import enum_lookup, match_keys, properties, quote, read_value, the_value
+from ._reading import enum_lookup, match_keys, properties, read_value, the_value
 
 _BRACKETS = regex.compile(r"[()（）\[\]【】]")
 _MONTH = regex.compile(
@@ -105,7 +105,7 @@ def _from_text(text: str, field: Field) -> tuple[JSON, list[Deviation]]:
     if found is None or kind is None:
         return text, []
     out = _shape(found[0], kind, field)
-    return out, [Deviation("canon.salary", (), f"read {quote(text)} as {found[0]} a {kind}")]
+    return out, [Deviation("canon.salary", (), f"read {brief(text)} as {found[0]} a {kind}")]
 
 
 def _from_number(value: Number, field: Field) -> tuple[JSON, list[Deviation]]:
@@ -113,7 +113,7 @@ def _from_number(value: Number, field: Field) -> tuple[JSON, list[Deviation]]:
     if kind is None or value < 0:
         return value, []
     out = _shape(value, kind, field)
-    return out, [Deviation("canon.salary", (), f"{quote(value)} under the key {quote(field.key)}: a {kind}")]
+    return out, [Deviation("canon.salary", (), f"{brief(value)} under the key {brief(field.key)}: a {kind}")]
 
 
 def _amount_from_key(out: dict[str, JSON], props: Mapping[str, JSON]) -> str | None:
@@ -165,7 +165,7 @@ def _from_object(value: Mapping[str, JSON], field: Field) -> tuple[JSON, list[De
     _enum_word(out, ckey, props.get("currency", {}), "CNY" if is_cny else None)
     if out == value and list(out) == list(value):
         return value, []
-    return out, [Deviation("canon.salary", (), f"read {quote(value)} as amount, period and currency")]
+    return out, [Deviation("canon.salary", (), f"read {brief(value)} as amount, period and currency")]
 
 
 def _read(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import regex
 
-from .._deviation import Deviation
+from .._deviation import Deviation, brief
 from .._field import Field
 from .._text import dedupe, is_null_like, split_text
 from .._types import JSON
-from ._reading import decode_json_text, quote
+from ._reading import decode_json_text
 
 _SPELLING_NOISE = regex.compile(r"[\s\-_.]+")
 _VERBS = regex.compile(
@@ -266,7 +266,7 @@ def _read_text(text: str, field: Field) -> tuple[JSON, list[Deviation]]:
     items = dedupe(respell(i) for i in _strip_tail(items))
     if items == [text]:
         return text, []  # one plain item: the walk's rule 7 wraps it
-    return items, [Deviation("canon.skills", (), f"read {quote(text)} as {len(items)} skill(s)")]
+    return items, [Deviation("canon.skills", (), f"read {brief(text)} as {len(items)} skill(s)")]
 
 
 def _read_list(items: list[JSON]) -> tuple[JSON, list[Deviation]]:
@@ -275,18 +275,18 @@ def _read_list(items: list[JSON]) -> tuple[JSON, list[Deviation]]:
     seen: set[str] = set()
     for i, item in enumerate(items):
         if isinstance(item, str) and is_null_like(item):
-            devs.append(Deviation("coerce.null_like", (i,), f"null-like item {quote(item)} dropped"))
+            devs.append(Deviation("coerce.null_like", (i,), f"null-like item {brief(item)} dropped"))
             continue
         if not isinstance(item, str):
             out.append(item)
             continue
         spelled = respell(item.strip())
         if spelled.casefold() in seen:
-            devs.append(Deviation("coerce.duplicate", (i,), f"duplicate item {quote(item)} dropped"))
+            devs.append(Deviation("coerce.duplicate", (i,), f"duplicate item {brief(item)} dropped"))
             continue
         seen.add(spelled.casefold())
         if spelled != item:
-            devs.append(Deviation("canon.skills", (len(out),), f"{quote(item)} is spelled {quote(spelled)}"))
+            devs.append(Deviation("canon.skills", (len(out),), f"{brief(item)} is spelled {brief(spelled)}"))
         out.append(spelled)
     return (out, devs) if devs else (items, [])
 
@@ -305,7 +305,7 @@ def _read_groups(groups: dict[str, JSON], field: Field) -> tuple[JSON, list[Devi
     out, _ = _read_list(items)
     if not out:
         return groups, []
-    return out, [Deviation("canon.skills", (), f"read the groups {quote(list(groups))} as one list of skills")]
+    return out, [Deviation("canon.skills", (), f"read the groups {brief(list(groups))} as one list of skills")]
 
 
 def _read(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
