@@ -11,6 +11,15 @@ _SHARED = HERE.parents[1] / "shared" / "corpus" / "dev.jsonl"
 CORPUS_PATH = _SHARED if _SHARED.is_file() else HERE / "corpus" / "dev.jsonl"
 
 
+#: A megabyte of text, the largest adversarial size the tests use.
+MB = 1_000_000
+
+
+def repeat_to(unit: str, size: int) -> str:
+    """`unit` repeated to exactly `size` characters."""
+    return (unit * (size // len(unit) + 1))[:size]
+
+
 def load_corpus() -> list[dict[str, Any]]:
     with CORPUS_PATH.open(encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]

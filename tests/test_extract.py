@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import MB, repeat_to
 from llm_guard_json._deviation import CODES
 from llm_guard_json._errors import ConfigError
 from llm_guard_json._extract import Candidate, bare_text, extract, value_end
@@ -32,7 +31,7 @@ CASES = [
     ("prose_only", "I'm sorry, I can't help with that.", []),
     ("key_value_lines", "姓名：曹颖\n性别：女", []),
     ("blank_fence", f"{F}\n\n{F}", []),
-    # prose around values (repair_perf.md §5 rows)
+    # prose around values
     (
         "two_objs_prose",
         'First draft: {"name": "Alice", "age": 30}\nCorrection: {"name": "Alice", "age": 31}',
@@ -191,30 +190,24 @@ def test_value_end(text: str, end: int) -> None:
     assert value_end(text, 0, len(text)) == end
 
 
-# Adversarial shapes (repair_perf.md §4): a generous hang guard, never a fine timing.
-def _rep(unit: str, size: int) -> str:
-    return (unit * (size // len(unit) + 1))[:size]
-
-
-MB = 1_000_000
+# Adversarial shapes: a generous hang guard, never a fine timing.
 ADVERSARIAL = {
     "open_braces": "{" * MB,
     "open_brackets": "[" * MB,
     "open_key_colon": '{"a": ' * (MB // 6),
-    "prose_braces_brackets": _rep("Use {x} and [y] here. ", MB),
-    "latex_prose": _rep(r"Let $x_{i}$ and $A[i]$ be \frac{a}{b}. ", MB),
-    "quote_storm": '{"a": "' + _rep('x", "y": "z, ', MB),
+    "prose_braces_brackets": repeat_to("Use {x} and [y] here. ", MB),
+    "latex_prose": repeat_to(r"Let $x_{i}$ and $A[i]$ be \frac{a}{b}. ", MB),
+    "quote_storm": '{"a": "' + repeat_to('x", "y": "z, ', MB),
     "only_quotes": '"' * MB,
-    "fences": _rep("```\n", MB),
-    "think_tags": _rep("<think>", MB),
+    "fences": repeat_to("```\n", MB),
+    "think_tags": repeat_to("<think>", MB),
 }
 
 
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize("raw", ADVERSARIAL.values(), ids=ADVERSARIAL.keys())
-def test_adversarial_input_is_fast(raw: str) -> None:
-    t = time.perf_counter()
-    extract(raw)
-    assert time.perf_counter() - t < 10
+def test_adversarial_input_is_scanned_without_a_hang(raw: str) -> None:
+    assert len(extract(raw)) <= 16  # the default max_candidates
 
 
 @given(st.text())

@@ -4,7 +4,9 @@ jsonschema-rs runs on the hot path: about 1 µs per resume against about 190 µs
 pure-Python validator (benchmarks/), and its regex engine is linear, so a catastrophic
 user `pattern` such as `^(a+)+$` cannot hang validation. The python `jsonschema` stays the
 reference for checking schemas, and validates where jsonschema-rs cannot compile a schema
-(a remote `$ref`, say) or read a value (an integer wider than 64 bits).
+(a remote `$ref`, say) or read a value (an integer wider than 64 bits). Where the engines
+differ, jsonschema-rs decides: its `pattern` follows ECMA-262, as JSON Schema specifies
+(Python's `re` counts the separators U+001C to U+001F as whitespace, ECMA-262 does not).
 """
 
 from __future__ import annotations

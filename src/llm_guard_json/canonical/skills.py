@@ -21,6 +21,7 @@ import regex
 
 from .._deviation import Deviation, brief
 from .._field import Field
+from .._scalars import finite, number_text
 from .._text import dedupe, is_null_like, split_text
 from .._types import JSON
 from ._reading import decode_json_text
@@ -273,16 +274,20 @@ def _read_list(items: list[JSON]) -> tuple[JSON, list[Deviation]]:
     out: list[JSON] = []
     devs: list[Deviation] = []
     seen: set[str] = set()
-    for i, item in enumerate(items):
+    for given in items:
+        item = given
+        if isinstance(given, int | float) and not isinstance(given, bool) and finite(given):
+            item = number_text(given)  # as text now, so `[9, "9"]` is seen as a duplicate here, not next time
+            devs.append(Deviation("coerce.number_to_text", (len(out),), f"{brief(given)} -> {brief(item)}"))
         if isinstance(item, str) and is_null_like(item):
-            devs.append(Deviation("coerce.null_like", (i,), f"null-like item {brief(item)} dropped"))
+            devs.append(Deviation("coerce.null_like", (len(out),), f"null-like item {brief(item)} dropped"))
             continue
         if not isinstance(item, str):
             out.append(item)
             continue
         spelled = respell(item.strip())
         if spelled.casefold() in seen:
-            devs.append(Deviation("coerce.duplicate", (i,), f"duplicate item {brief(item)} dropped"))
+            devs.append(Deviation("coerce.duplicate", (len(out),), f"duplicate item {brief(item)} dropped"))
             continue
         seen.add(spelled.casefold())
         if spelled != item:
