@@ -247,7 +247,35 @@ def test_parse(text: str, value: Any, codes: set[str]) -> None:
     ],
 )
 def test_paths_name_the_container(text: str, where: set[tuple[str, tuple[str | int, ...]]]) -> None:
-    assert {(d.code, d.path) for d in parse(text).deviations} == where
+    assert {(d.code, d.path) for d in repair(text).deviations} == where
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "codes"),
+    [
+        ('{"a": [1, 2,], "b": {"c": 1,},}', {"a": [1, 2], "b": {"c": 1}}, {"repair.trailing_comma"}),
+        (
+            '{"a": True, "b": None, // note\n "c": "x, ]"}',
+            {"a": True, "b": None, "c": "x, ]"},
+            {"repair.python_literal", "repair.comment"},
+        ),
+        (
+            '{"url": "http://x.cn/#a", /* c */ "n": False,}',
+            {"url": "http://x.cn/#a", "n": False},
+            {"repair.comment", "repair.python_literal", "repair.trailing_comma"},
+        ),
+    ],
+)
+def test_the_quick_repair_agrees_with_the_tolerant_parser(text: str, value: object, codes: set[str]) -> None:
+    quick = parse(text)
+    assert quick.value == value == repair(text).value
+    assert {d.code for d in quick.deviations} == codes
+    assert all(d.path == () for d in quick.deviations)  # the quick repair reports at the root
+
+
+def test_the_quick_repair_leaves_strings_alone() -> None:
+    text = '{"a": "True, None // not a comment", "b": [1,],}'
+    assert parse(text).value == {"a": "True, None // not a comment", "b": [1]}
 
 
 def test_one_deviation_per_code_and_container_with_a_count() -> None:

@@ -30,6 +30,7 @@ from typing import Any, Final
 from ._deviation import Deviation
 from ._errors import ConfigError
 from ._extract import value_end
+from ._quickfix import quick_fix
 from ._repair_log import RepairLog
 from ._strings import QUOTES, Strings
 from ._types import JSON, Path
@@ -409,7 +410,22 @@ def parse(text: str, *, max_depth: int = 100) -> Parsed:
     """Read one candidate: valid JSON as is (no deviations), anything else repaired and logged."""
     _check(max_depth)
     value = strict(text, max_depth=max_depth)
-    return repair(text, max_depth=max_depth) if value is MISSING else Parsed(value, ())
+    if value is not MISSING:
+        return Parsed(value, ())
+    return quick(text, max_depth) or repair(text, max_depth=max_depth)
 
 
-__all__ = ["MISSING", "Parsed", "json_in_string", "parse", "repair", "strict"]
+def quick(text: str, max_depth: int = 100) -> Parsed | None:
+    """The quick repair (trailing commas, comments, Python literals) when it alone makes strict JSON.
+
+    Not for a top-level array: its items may each be a candidate, and ranking them needs to
+    know which item each repair was in, which only the tolerant parser tells.
+    """
+    fixed = quick_fix(text)
+    if fixed is None:
+        return None
+    value = strict(fixed[0], max_depth=max_depth)
+    return None if value is MISSING or isinstance(value, list) else Parsed(value, fixed[1])
+
+
+__all__ = ["MISSING", "Parsed", "json_in_string", "parse", "quick", "repair", "strict"]

@@ -18,7 +18,7 @@ from ._extract import Candidate, bare_text, extract
 from ._fastpath import is_canonical
 from ._keys import unwrap_root
 from ._limits import DEFAULT_LIMITS, Limits
-from ._parse import MISSING, Parsed, parse, strict
+from ._parse import MISSING, Parsed, parse, quick, strict
 from ._result import Result, canonical_text
 from ._scalars import wanted_types
 from ._schema import Schema, as_schema
@@ -171,6 +171,10 @@ def _candidates(text: str, limits: Limits) -> list[tuple[Candidate, Parsed]]:
     value = strict(text, max_depth=limits.max_depth)  # fails at once on prose: cheap to try first
     if value is not MISSING:
         return [(Candidate(text, (), _WHOLE), Parsed(value, ()))]
+    if text.lstrip()[:1] in ("{", "["):
+        fixed = quick(text, limits.max_depth)
+        if fixed is not None:
+            return [(Candidate(text, (), _WHOLE), fixed)]
     found = extract(text, max_candidates=limits.max_candidates)
     return [(c, parse(c.text, max_depth=limits.max_depth)) for c in found]
 
