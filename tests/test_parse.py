@@ -406,3 +406,30 @@ def _within(part: Any, whole: Any) -> bool:
     if isinstance(part, list):
         return isinstance(whole, list) and len(part) <= len(whole) and all(map(_within, part, whole))
     return part == whole and type(part) is type(whole)
+
+
+_PLAIN = st.text(alphabet="abc 中,:#/", max_size=8)
+_DICTS = st.recursive(
+    st.none() | st.booleans() | st.integers(-1000, 1000) | _PLAIN,
+    lambda inner: st.lists(inner, min_size=1, max_size=4) | st.dictionaries(_PLAIN, inner, min_size=1, max_size=4),
+    max_leaves=15,
+).filter(lambda v: isinstance(v, dict))
+
+
+def _python_style(value: object) -> str:
+    """A value as a model writing Python might: a trailing comma after every member, True/None."""
+    if isinstance(value, dict):
+        return (
+            "{" + "".join(f"{json.dumps(k, ensure_ascii=False)}: {_python_style(v)}, " for k, v in value.items()) + "}"
+        )
+    if isinstance(value, list):
+        return "[" + "".join(f"{_python_style(v)}, " for v in value) + "]"
+    if value is True or value is False or value is None:
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+@given(_DICTS)
+def test_quick_and_tolerant_repairs_agree(value: dict[str, object]) -> None:
+    text = _python_style(value) + "  // the end"
+    assert parse(text).value == repair(text).value == value
