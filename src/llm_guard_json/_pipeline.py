@@ -1,7 +1,8 @@
 """normalize(): raw text -> candidates -> parse -> coerce -> validate -> score, best candidate wins.
 
 Clarification 2: every candidate runs the whole flow; the winner is ok first, then the
-higher score, then the later one. Bad output never raises; bad arguments do.
+better fit (its score, leaving out how it was found), then the later one. Output that
+already is canonical JSON takes the fast path. Bad output never raises; bad arguments do.
 """
 
 from __future__ import annotations
