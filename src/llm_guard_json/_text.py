@@ -187,6 +187,8 @@ def _split_piece(piece: str, keep_whole: tuple[str, ...]) -> list[str]:
             continue
         if m.group() == "/" and s > 0 and e < len(piece) and piece[s - 1].isdigit() and piece[e].isdigit():
             continue  # 1/2 is a number, not two items
+        if m.group() != "/" and not (piece[:s].strip() and piece[e:].strip()):
+            continue  # a conjunction joins two things: 与人沟通 starts with a preposition
         parts.append(piece[last:s])
         last = e
     parts.append(piece[last:])

@@ -19,6 +19,7 @@ from .._numbers import halfwidth
 from .._types import JSON
 from ._reading import read_value
 
+_NOTE = regex.compile(r"[（(][^）)]*[）)]")
 _LABEL = regex.compile(
     r"^(?:手机号码|手机号|手机|联系电话|电话号码|电话|tel|phone|mobile)\s*[:：]?\s*", regex.IGNORECASE
 )
@@ -29,7 +30,9 @@ _SEPARATORS = regex.compile(r"[\s\u3000\-–—.()（）]+")
 def _digits(text: str) -> str | None:
     body = _LABEL.sub("", halfwidth(text).strip())
     if not _SHAPE.match(body):
-        return None
+        body = _NOTE.sub("", body).strip()  # 138 1234 5678（微信同号）: a remark aside
+        if not _SHAPE.match(body):
+            return None
     compact = _SEPARATORS.sub("", body)
     for prefix in ("+86", "0086"):
         if compact.startswith(prefix):

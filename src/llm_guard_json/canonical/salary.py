@@ -28,6 +28,7 @@ from .._types import JSON
 from ._reading import enum_lookup, match_keys, properties, read_value, the_value
 
 _BRACKETS = regex.compile(r"[()（）\[\]【】]")
+_NOTE = regex.compile(r"[（(【\[][^）)】\]]*[）)】\]]")
 _MONTH = regex.compile(
     r"月薪|月收入|月入|每个?月|/\s*月|per\s+month|a\s+month|monthly|/\s*mo(?:nth)?\b|\bmonth\b", regex.IGNORECASE
 )
@@ -100,7 +101,7 @@ def _key_period(field: Field) -> str | None:
 
 
 def _from_text(text: str, field: Field) -> tuple[JSON, list[Deviation]]:
-    found = read_salary(text)
+    found = read_salary(text) or read_salary(_NOTE.sub(" ", text))  # 30万/年（含奖金）: a note aside
     kind = (found[1] or _key_period(field)) if found else None
     if found is None or kind is None:
         return text, []

@@ -259,7 +259,7 @@ def _strip_tail(items: list[str]) -> list[str]:
 
 def _read_text(text: str, field: Field) -> tuple[JSON, list[Deviation]]:
     keep = field.schema.get("x-keep-whole") or ()
-    body = _LABEL.sub("", text).strip().rstrip("。！!;；,， ")
+    body = _strip_verb(_LABEL.sub("", text).strip().rstrip("。！!;；,， "))  # 擅长与人沟通: the verb goes first
     items = split_text(body, tuple(k for k in keep if isinstance(k, str)))
     items = [i for i in (_strip_verb(i).strip() for i in items) if i and not is_null_like(i)]
     if not items:
