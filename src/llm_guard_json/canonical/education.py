@@ -51,6 +51,8 @@ _LATIN_WORD = r"[A-Z][A-Za-z0-9'’&.\-]*"
 _LATIN_SCHOOL = regex.compile(
     rf"(?:{_LATIN_WORD}\s+)*(?:University|College|Institute|School)\b"
     rf"(?:\s+(?:of|for|at|and|&)(?:\s+the)?(?:\s+{_LATIN_WORD})+)*"
+    # a place name that ends the clause is part of the name: Imperial College London
+    rf"(?:(?:\s+{_LATIN_WORD})+(?=\s*(?:[,，;；。()（）]|$)))?"
 )
 _LATIN_LEADS = frozenset({"graduated", "from", "at", "in", "and"})
 _MAJOR_STOP = regex.compile(r"毕业|就读|在读|肄业|学位|学历|\d|[〇零一二三四五六七八九]{4}|年")
