@@ -25,6 +25,7 @@ from ._parse import json_in_string
 from ._scalars import (
     admits,
     allows_null,
+    branches,
     container_ok,
     enum_values,
     kind,
@@ -48,7 +49,6 @@ class _Absent:
 
 #: Returned for a value that is removed (its key dropped, or its item left out).
 ABSENT: Final = _Absent()
-_UNION = ("anyOf", "oneOf")
 _WANT_ORDER = ("object", "array", "integer", "number", "boolean", "string")
 
 
@@ -120,7 +120,7 @@ class Walk:
             v = self._canonical(name, v, node, raw, key)
             if is_null_like(v):
                 return self._null_like(v, node, path)
-        out, ok = self._shape(v, node, path, raw, key)
+        out, ok = self._shape(v, node, path, raw)
         if not ok and may_null and self._nullable(node):
             return None, True  # the stage that failed has reported the loss
         return out, ok
@@ -146,7 +146,7 @@ class Walk:
         self.note("coerce.null_like", path, f"{brief(v)} means no value: removed")
         return ABSENT, True
 
-    def _shape(self, v: JSON, node: SchemaNode, path: Path, raw: Path, key: str | None) -> tuple[JSON, bool]:
+    def _shape(self, v: JSON, node: SchemaNode, path: Path, raw: Path) -> tuple[JSON, bool]:
         types = self._types(node)
         if enum_values(node) is not None and kind(v) not in ("object", "array"):
             return self._enum(v, node, path)
@@ -158,8 +158,8 @@ class Walk:
                 return self._array(v, node, path, raw)
             return self._leaf(v, node, path)
         if k == "number" and types is not None and "integer" in types:
-            return self._convert(v, node, path, raw, key, ("integer",))
-        return self._convert(v, node, path, raw, key, [t for t in _WANT_ORDER if types and t in types])
+            return self._convert(v, node, path, raw, ("integer",))
+        return self._convert(v, node, path, raw, [t for t in _WANT_ORDER if types and t in types])
 
     def _leaf(self, v: JSON, node: SchemaNode, path: Path) -> tuple[JSON, bool]:
         if leaf_ok(v, node, self.limits.pattern_timeout_s):
@@ -168,9 +168,6 @@ class Walk:
         return v, False
 
     def _enum(self, v: JSON, node: SchemaNode, path: Path) -> tuple[JSON, bool]:
-        if isinstance(v, list) and len(v) == 1:
-            self.note("coerce.list_to_scalar", path, "a list of one was unwrapped")
-            v = v[0]
         converted = to_enum(v, node)
         if converted is None:
             self.lost(path, v, f"not one of {enum_values(node)}")
@@ -181,13 +178,13 @@ class Walk:
         return out, True
 
     def _convert(
-        self, v: JSON, node: SchemaNode, path: Path, raw: Path, key: str | None, wants: list[str] | tuple[str, ...]
+        self, v: JSON, node: SchemaNode, path: Path, raw: Path, wants: list[str] | tuple[str, ...]
     ) -> tuple[JSON, bool]:
         for want in wants:
             if want == "object":
-                result = self._to_object(v, node, path, raw, key)
+                result = self._to_object(v, node, path, raw)
             elif want == "array":
-                result = self._to_array(v, node, path, raw, key)
+                result = self._to_array(v, node, path, raw)
             else:
                 result = self._to_scalar(v, node, path, want)
             if result is not None:
@@ -211,7 +208,7 @@ class Walk:
 
     # -- objects ---------------------------------------------------------------------
 
-    def _to_object(self, v: JSON, node: SchemaNode, path: Path, raw: Path, key: str | None) -> tuple[JSON, bool] | None:
+    def _to_object(self, v: JSON, node: SchemaNode, path: Path, raw: Path) -> tuple[JSON, bool] | None:
         if isinstance(v, list) and len(v) == 1 and isinstance(v[0], dict):
             self.note("coerce.list_to_scalar", path, "a list of one object was unwrapped")
             return self._object(v[0], node, path, raw + (0,))
@@ -290,7 +287,7 @@ class Walk:
 
     # -- arrays ----------------------------------------------------------------------
 
-    def _to_array(self, v: JSON, node: SchemaNode, path: Path, raw: Path, key: str | None) -> tuple[JSON, bool] | None:
+    def _to_array(self, v: JSON, node: SchemaNode, path: Path, raw: Path) -> tuple[JSON, bool] | None:
         items = self.schema.resolve(node.get("items", ANY))
         item_types = self._types(items)
         if isinstance(v, dict):
@@ -391,7 +388,7 @@ class Walk:
         if is_null_like(v):
             return self._null_like(v, node, path)
         best: tuple[float, JSON, Walk] | None = None
-        for branch in [b for k in _UNION for b in node.get(k) or ()]:
+        for branch in branches(node):
             trial = Walk(self.schema, self.canonicalizers, self.limits)
             out, ok = trial.value(v, branch, path, raw, key, may_null=False)
             cost = sum(d.weight for d in trial.deviations)

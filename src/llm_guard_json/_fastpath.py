@@ -17,7 +17,7 @@ from typing import Any
 
 from ._field import Field
 from ._keys import key_table, unwrap_root
-from ._scalars import wanted_types
+from ._scalars import branches, wanted_types
 from ._schema import ANY, Schema, node_memo
 from ._text import is_null_like
 from ._types import JSON, Canonicalizers, SchemaNode
@@ -47,7 +47,7 @@ class _Plan:
         name = node.get("x-canonical")
         return cls(
             node,
-            (*(node.get("anyOf") or ()), *(node.get("oneOf") or ())),
+            branches(node),
             name if isinstance(name, str) else None,
             props,
             tuple(props),

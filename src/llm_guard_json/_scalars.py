@@ -206,8 +206,12 @@ def allows_null(node: SchemaNode, resolve: Callable[[Any], SchemaNode]) -> bool:
     types = wanted_types(node)
     if types is not None and "null" in types:
         return True
-    branches = (*(node.get("anyOf") or ()), *(node.get("oneOf") or ()))
-    return any(allows_null(resolve(branch), resolve) for branch in branches)
+    return any(allows_null(resolve(branch), resolve) for branch in branches(node))
+
+
+def branches(node: SchemaNode) -> tuple[Any, ...]:
+    """The alternatives of a union node (`anyOf`, then `oneOf`); () for any other node."""
+    return (*(node.get("anyOf") or ()), *(node.get("oneOf") or ()))
 
 
 def plain_text(node: SchemaNode) -> bool:
