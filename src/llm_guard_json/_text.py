@@ -9,6 +9,7 @@ duplicates, keep order.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 import regex
@@ -94,8 +95,11 @@ def is_null_like(value: object) -> bool:
     return value is None or (isinstance(value, str) and value.strip().lower() in NULL_LIKES)
 
 
+@functools.lru_cache(maxsize=4096)
 def fold_key(key: str) -> str:
-    """A key compared ignoring case, spaces, '_' and '-' (rule 4, clarification 8)."""
+    """A key compared ignoring case, spaces, '_' and '-' (rule 4, clarification 8).
+
+    Cached: the same few keys come back in every output."""
     return _KEY_NOISE.sub("", key).casefold()
 
 

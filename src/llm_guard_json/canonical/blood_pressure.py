@@ -73,4 +73,8 @@ def _read(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
 
 def canonicalize_blood_pressure(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
     """A reading such as `BP 135/85mmHg` -> {"systolic": 135, "diastolic": 85, "unit": "mmHg"}."""
+    if isinstance(value, dict) and ("systolic" in value or "diastolic" in value):
+        props = properties(field.schema, field.resolve)
+        if any(k in value and k in props for k in ("systolic", "diastolic")):
+            return value, []  # it names its readings: the walk's, as it is
     return read_value(value, field, _read)

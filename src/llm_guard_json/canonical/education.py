@@ -37,6 +37,7 @@ import regex
 from .._deviation import Deviation, brief
 from .._field import Field
 from .._numbers import chinese_numeral
+from .._schema import node_memo
 from .._types import JSON, SchemaNode
 from ._reading import decode_json_text, enum_lookup, key_lookup, keys_by_property, object_schema, properties
 
@@ -163,6 +164,11 @@ class _Grammar:
 
     @classmethod
     def of(cls, field: Field) -> _Grammar:
+        """The grammar of the field's schema node, built once per node."""
+        return node_memo("education", field.schema, lambda: cls._build(field))
+
+    @classmethod
+    def _build(cls, field: Field) -> _Grammar:
         items = _array_node(field.schema, field).get("items")
         node = object_schema(field.resolve(items), field.resolve) if isinstance(items, Mapping) else {}
         props = properties(node, field.resolve)
@@ -338,6 +344,9 @@ def _read(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
 
 def canonicalize_education(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
     """Education text, objects or lists -> a list of {degree, school, major, graduation_year}."""
+    named = isinstance(value, list) and all(isinstance(e, dict) and "school" in e for e in value)
+    if named and "school" in _Grammar.of(field).props:
+        return value, []  # items that name their school are the walk's, as they are
     decoded, devs = decode_json_text(value)
     out, more = _read(decoded, field)
     return (out, devs + more) if devs or more else (value, [])

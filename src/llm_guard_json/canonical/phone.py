@@ -24,6 +24,7 @@ _LABEL = regex.compile(
     r"^(?:手机号码|手机号|手机|联系电话|电话号码|电话|tel|phone|mobile)\s*[:：]?\s*", regex.IGNORECASE
 )
 _SHAPE = regex.compile(r"^(?:\(\+86\)|（\+86）|\+\s*86|0086)?[\d\s\u3000\-–—.()（）]+$")
+_MOBILE = regex.compile(r"1[0-9]{10}")
 _SEPARATORS = regex.compile(r"[\s\u3000\-–—.()（）]+")
 
 
@@ -45,8 +46,8 @@ def _digits(text: str) -> str | None:
 
 
 def _read(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
-    if not isinstance(value, str):
-        return value, []
+    if not isinstance(value, str) or _MOBILE.fullmatch(value):
+        return value, []  # a mobile number's digits are its canonical form already
     digits = _digits(value)
     if digits is None or digits == value:
         return value, []

@@ -179,6 +179,18 @@ def _read(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
     return value, []
 
 
+def _settled(value: JSON, field: Field) -> bool:
+    """Already canonical: every property, in order, a numeric amount and exact enum words."""
+    if not isinstance(value, dict) or isinstance(value.get("amount"), str):
+        return False
+    props = properties(field.schema, field.resolve)
+    if list(value) != list(props):
+        return False
+    return all(not isinstance(v, str) or v in (props[k].get("enum") or ()) for k, v in value.items())
+
+
 def canonicalize_salary(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
     """Salary text such as `年薪40万` -> {"amount": 400000, "period": "year", "currency": "CNY"}."""
+    if _settled(value, field):
+        return value, []
     return read_value(value, field, _read)

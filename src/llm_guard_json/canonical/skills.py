@@ -17,6 +17,8 @@ in order, the group names dropped; any other value is left unchanged.
 
 from __future__ import annotations
 
+import functools
+
 import regex
 
 from .._deviation import Deviation, brief
@@ -227,8 +229,11 @@ def _spelled(word: str) -> str | None:
     return _SPELLING.get(_SPELLING_NOISE.sub("", word).casefold())
 
 
+@functools.lru_cache(maxsize=4096)
 def respell(item: str) -> str:
-    """A known name in its usual spelling: the whole item, or Latin words in a Chinese item."""
+    """A known name in its usual spelling: the whole item, or Latin words in a Chinese item.
+
+    Cached: the same skill names come back in output after output."""
     whole = _spelled(item)
     if whole is not None:
         return whole
