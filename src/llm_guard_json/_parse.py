@@ -363,6 +363,10 @@ def _finite(token: str) -> float:
     return value
 
 
+#: Built once: json.loads with keyword arguments builds a decoder on every call.
+_DECODER = json.JSONDecoder(parse_constant=_reject, parse_float=_finite)
+
+
 def _too_deep(text: str, value: JSON, limit: int) -> bool:
     if not isinstance(value, dict | list) or text.count("{") + text.count("[") <= limit:
         return False
@@ -392,7 +396,7 @@ def repair(text: str, *, max_depth: int = 100) -> Parsed:
 def strict(text: str, *, max_depth: int = 100) -> JSON:
     """The fast path: `text` read as strict JSON (no NaN, no nesting past max_depth), else MISSING."""
     try:
-        value = json.loads(text, parse_constant=_reject, parse_float=_finite)
+        value = _DECODER.decode(text)
     except (ValueError, RecursionError):
         return MISSING
     return MISSING if _too_deep(text, value, max_depth) else value

@@ -16,13 +16,13 @@ from ._coerce import ABSENT, Walk
 from ._deviation import Deviation, check_weights, reweigh, score
 from ._errors import ConfigError
 from ._extract import Candidate, bare_text, extract
-from ._fastpath import is_canonical
+from ._fastpath import settled
 from ._keys import unwrap_root
 from ._limits import DEFAULT_LIMITS, Limits
 from ._parse import MISSING, Parsed, parse, quick, strict
-from ._result import Result, canonical_text
+from ._result import Result
 from ._scalars import wanted_types
-from ._schema import Schema, as_schema
+from ._schema import Schema, as_schema, node_memo
 from ._types import JSON, Canonicalizers, Path
 from ._validate import validate
 
@@ -49,15 +49,15 @@ def _text_of(raw: Any) -> tuple[str, list[Deviation]]:
 
 
 def _canonicalizers(schema: Schema, override: Canonicalizers | None) -> Canonicalizers:
-    from .canonical import DEFAULT_CANONICALIZERS
-
     chosen = override if override is not None else schema.canonicalizers
     if chosen is None:
+        from .canonical import DEFAULT_CANONICALIZERS
+
         chosen = DEFAULT_CANONICALIZERS
-    if not isinstance(chosen, Mapping):
+    elif not isinstance(chosen, Mapping):
         raise ConfigError("canonicalizers must be a mapping of name -> function, e.g. DEFAULT_CANONICALIZERS | {...}")
-    unknown = sorted(schema.canonicalizer_names - set(chosen))
-    if unknown:
+    if not all(name in chosen for name in schema.canonicalizer_names):
+        unknown = sorted(schema.canonicalizer_names - set(chosen))
         raise ConfigError(
             f"the schema names canonicalizers {unknown} that are not given; known: {sorted(chosen)}; "
             "pass canonicalizers=DEFAULT_CANONICALIZERS | {name: function}"
@@ -83,7 +83,7 @@ def _run(call: _Call, value: JSON, base: Path, pre: list[Deviation], parsed: tup
         value, scrubbed = _scrub(value)
         if scrubbed:
             pre = [*pre, Deviation("input.decode", (), "escaped lone surrogates replaced with U+FFFD")]
-    if not schema.problems(value) and is_canonical(value, schema, call.canonicalizers):
+    if settled(value, schema, call.canonicalizers):
         return _settled(call, value, base, pre, parsed)
     value, inner, unwrapped = unwrap_root(value, schema)
     walk = Walk(schema, call.canonicalizers, call.limits)
@@ -96,7 +96,7 @@ def _run(call: _Call, value: JSON, base: Path, pre: list[Deviation], parsed: tup
     # a cut output (too long, too deep) is never vouched for, whatever the rest says
     ok = not failures and not any(d.code in _CUT for d in found)
     devs = reweigh(found + validate(found, failures), call.weights)
-    return Result(call.raw, out, ok, devs, score(devs), canonical_text(out), schema)
+    return Result(call.raw, out, ok, devs, score(devs), schema)
 
 
 def _scrub(value: JSON) -> tuple[JSON, bool]:
@@ -121,11 +121,11 @@ def _settled(call: _Call, value: JSON, base: Path, pre: list[Deviation], parsed:
     ]
     devs = reweigh(pre + moved, call.weights)
     ok = not any(d.code in _CUT for d in devs)
-    return Result(call.raw, value, ok, devs, score(devs), canonical_text(value), call.schema)
+    return Result(call.raw, value, ok, devs, score(devs), call.schema)
 
 
 def _root_wants(schema: Schema) -> set[str] | None:
-    return wanted_types(schema.resolve(schema.root))
+    return node_memo("root types", schema.root, lambda: wanted_types(schema.resolve(schema.root)))
 
 
 def normalize(
@@ -207,11 +207,11 @@ def _choose(results: list[Result], pre: list[Deviation], call: _Call) -> Result:
     """Clarification 2: ok first, then the better fit, then the later candidate."""
     if not results:
         devs = reweigh([*pre, Deviation("no_json", (), "no JSON value was found in the output")], call.weights)
-        return Result(call.raw, None, False, devs, score(devs), None, call.schema)
+        return Result(call.raw, None, False, devs, score(devs), call.schema, found=False)
+    if len(results) == 1:
+        return results[0]
     best = max(range(len(results)), key=lambda i: (results[i].ok, _fit(results[i]), i))
     winner = results[best]
-    if len(results) == 1:
-        return winner
     note = Deviation("candidates", (), f"{len(results)} candidates; number {best + 1} chosen")
     devs = (*winner.deviations, *reweigh([note], call.weights))
-    return Result(winner.raw, winner.value, winner.ok, devs, score(devs), winner.text, call.schema)
+    return Result(winner.raw, winner.value, winner.ok, devs, score(devs), call.schema)

@@ -34,8 +34,17 @@ class Result:
     ok: bool
     deviations: tuple[Deviation, ...]
     score: float
-    text: str | None
     schema: Schema | None = field(default=None, repr=False, compare=False)
+    found: bool = field(default=True, repr=False)
+    """False when the output held no JSON value at all (then `value` and `text` are None)."""
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def text(self) -> str | None:
+        """The canonical JSON text, written on first use (None when no JSON was found)."""
+        if self._text is None and self.found:
+            object.__setattr__(self, "_text", canonical_text(self.value))
+        return self._text
 
     @property
     def codes(self) -> list[str]:

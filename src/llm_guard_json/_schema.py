@@ -230,6 +230,13 @@ class Schema:
         return problems(self._fast, self.validator, value)
 
     @functools.cached_property
+    def settled_validator(self) -> Any:
+        """jsonschema-rs for the settled schema (`_settled_schema`), or None; built on first use."""
+        from ._settled_schema import compile_settled
+
+        return compile_settled(self.root, self.resolve)
+
+    @functools.cached_property
     def canonicalizer_names(self) -> frozenset[str]:
         """Every `x-canonical` name the schema uses."""
         return frozenset(n["x-canonical"] for n, _ in _walk(self.root) if "x-canonical" in n)
