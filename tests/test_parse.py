@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from conftest import MB, repeat_to
 from llm_guard_json._deviation import CODES
 from llm_guard_json._errors import ConfigError
-from llm_guard_json._parse import MISSING, Parsed, parse, repair
+from llm_guard_json._parse import MISSING, Parsed, parse, quick, repair
 
 R = "repair."
 # (id, text, expected value, expected codes without the "repair." prefix)
@@ -433,3 +434,62 @@ def _python_style(value: object) -> str:
 def test_quick_and_tolerant_repairs_agree(value: dict[str, object]) -> None:
     text = _python_style(value) + "  // the end"
     assert parse(text).value == repair(text).value == value
+
+
+def _styled(value: object, quote: str, bare_keys: bool, colon: str, comma: str) -> str:
+    """A value as a model might write it: strings in `quote` ("'" or "“"), keys bare where they
+    can be, full-width separators."""
+
+    def text(s: str) -> str:
+        if quote == "“":
+            return "“" + json.dumps(s, ensure_ascii=False)[1:-1] + "”"
+        return "'" + json.dumps(s, ensure_ascii=False)[1:-1].replace('\\"', '"').replace("'", "\\'") + "'"
+
+    def key(k: str) -> str:
+        return k if bare_keys and re.fullmatch(r"[^\W\d]\w*", k) else text(k)
+
+    if isinstance(value, dict):
+        return (
+            "{"
+            + comma.join(f"{key(k)}{colon}{_styled(v, quote, bare_keys, colon, comma)}" for k, v in value.items())
+            + "}"
+        )
+    if isinstance(value, list):
+        return "[" + comma.join(_styled(v, quote, bare_keys, colon, comma) for v in value) + "]"
+    return text(value) if isinstance(value, str) else json.dumps(value)
+
+
+_QUOTED = st.text(alphabet="ab 中,:#/'\"\\：，{}", max_size=8)
+_STYLED = st.recursive(
+    st.none() | st.booleans() | st.integers(-1000, 1000) | _QUOTED,
+    lambda inner: st.lists(inner, min_size=1, max_size=4) | st.dictionaries(_QUOTED, inner, min_size=1, max_size=4),
+    max_leaves=15,
+).filter(lambda v: isinstance(v, dict))
+
+
+@given(_STYLED, st.sampled_from(["'", "“"]), st.booleans())
+def test_quick_and_tolerant_repairs_agree_on_quotes_keys_and_full_width(
+    value: dict[str, object], quote: str, bare_keys: bool
+) -> None:
+    colon, comma = ("：", "，") if quote == "“" else (":", ",")
+    text = _styled(value, quote, bare_keys, colon, comma)
+    assert parse(text).value == repair(text).value == value
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "codes"),
+    [
+        ("{'a': 'it\\'s \"q\"', 'b': ['x']}", {"a": 'it\'s "q"', "b": ["x"]}, {"repair.single_quotes"}),
+        ('{name: "张三", age_2: 3}', {"name": "张三", "age_2": 3}, {"repair.unquoted_key"}),
+        ("{“姓名”：“张三”，“技能”：[“Go”，“C”]}", {"姓名": "张三", "技能": ["Go", "C"]}, {"repair.fullwidth"}),
+        (
+            '{\n  名字: "x"，\n  b: None,\n}',
+            {"名字": "x", "b": None},
+            {"repair.unquoted_key", "repair.fullwidth", "repair.python_literal", "repair.trailing_comma"},
+        ),
+    ],
+)
+def test_the_quick_repair_takes_quotes_bare_keys_and_full_width(text: str, value: object, codes: set[str]) -> None:
+    fixed = quick(text)
+    assert fixed is not None and fixed.value == value == repair(text).value
+    assert {d.code for d in fixed.deviations} == codes

@@ -420,7 +420,8 @@ def parse(text: str, *, max_depth: int = 100) -> Parsed:
 
 
 def quick(text: str, max_depth: int = 100) -> Parsed | None:
-    """The quick repair (trailing commas, comments, Python literals) when it alone makes strict JSON.
+    """The quick repair (`_quickfix`: quotes, bare keys, full-width, commas, comments, literals) when
+    it alone makes strict JSON.
 
     Not for a top-level array: its items may each be a candidate, and ranking them needs to
     know which item each repair was in, which only the tolerant parser tells.
