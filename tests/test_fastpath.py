@@ -210,3 +210,18 @@ def test_education_and_blood_pressure_shortcuts_agree_with_their_readers() -> No
     for reading in ({"systolic": 135, "diastolic": 85, "unit": "mmHg"}, {"systolic": 120}):
         expected = _reading.read_value(reading, field, blood_pressure._read)
         assert blood_pressure.canonicalize_blood_pressure(reading, field) == expected
+
+
+@given(
+    st.one_of(st.integers(-5, 10**6), st.floats(0, 1000, allow_nan=False), st.sampled_from(["2-3", "3", "半"])),
+    st.sampled_from(["天", "月", "days", "个月", None]),
+    st.booleans(),
+)
+def test_duration_shortcut_agrees_with_the_reader(amount: Any, unit: Any, reverse: bool) -> None:
+    from llm_guard_json.canonical import _reading, duration
+
+    schema = Schema("medical_record")
+    node = schema.resolve(schema.root["$defs"]["duration"])
+    field = Field(node, "duration", schema.resolve)
+    value = {"unit": unit, "value": amount} if reverse else {"value": amount, "unit": unit}
+    assert duration.canonicalize_duration(value, field) == _reading.read_value(value, field, duration._read)

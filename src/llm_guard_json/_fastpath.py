@@ -162,6 +162,7 @@ class _Route:
     extra: bool = False  # whether a key outside the properties needs a look
     items: bool = False  # whether the items need a look
     exact: bool = False  # a `oneOf`, or a node inside a cycle: the exact route reads it
+    each: _Route | None = None  # the items' route, where there is one for all (no prefixItems)
     fields: dict[str | None, Field] = dataclass_field(default_factory=dict)  # the canonicalizer's, by key
 
 
@@ -194,7 +195,7 @@ class _Quick(_Check):
             if devs or out != v:
                 return False
         if isinstance(v, dict):
-            if not self._keys(v, plan):
+            if tuple(v) != plan.order and not self._keys(v, plan):
                 return False
             for k in route.wholes:
                 if isinstance(v.get(k), float):
@@ -207,6 +208,8 @@ class _Quick(_Check):
                 return all(self.settled(i, plan.extra, k) for k, i in v.items() if k not in plan.props)
             return True
         if isinstance(v, list):
+            if route.each is not None:  # one schema for every item
+                return all(item is None or self._visit(item, route.each, None) for item in v)
             prefix = plan.prefix
             return not route.items or all(
                 self.settled(item, prefix[i] if i < len(prefix) else plan.items) for i, item in enumerate(v)
@@ -230,8 +233,9 @@ class _Quick(_Check):
             members = tuple((k, r) for k, r in routes if k not in wholes)
             extra = self._route(plan.extra, inner) is not None
             items = any(self._route(sub, inner) is not None for sub in (plan.items, *plan.prefix))
+            each = self._route(plan.items, inner) if items and not plan.prefix else None
             if plan.canonical or plan.order or plan.patterned or plan.whole or routes or extra or items:
-                return _Route(plan, members, wholes, extra, items)
+                return _Route(plan, members, wholes, extra, items, each=each)
             return None
 
         return node_memo("route", node, compute)

@@ -123,4 +123,13 @@ def _read(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
 
 def canonicalize_duration(value: JSON, field: Field) -> tuple[JSON, list[Deviation]]:
     """A duration such as `3个月` or `2-3小时` -> {"value": 3, "unit": "月"} / {"value": "2-3", ...}."""
+    if _settled(value, field):
+        return value, []
     return read_value(value, field, _read)
+
+
+def _settled(value: JSON, field: Field) -> bool:
+    """Every property, in order, and a number: nothing to read."""
+    if not isinstance(value, dict) or isinstance(value.get("value"), bool):
+        return False
+    return isinstance(value.get("value"), int | float) and list(value) == list(properties(field.schema, field.resolve))
