@@ -230,3 +230,18 @@ def test_several_values_in_one_fence_are_separate_candidates() -> None:
     found = extract(raw)
     assert [c.text for c in found] == ['{"name": "甲", "age": 30}', '{"name": "乙", "age": 31}']
     assert all({"fence", "prose"} <= {d.code for d in c.deviations} for c in found)
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("x\n[/* c */'a]', 1]", ["a]", 1]),
+        ('x\n{"k":[/* c */\'a]b\'],"z":1}', {"k": ["a]b"], "z": 1}),
+        ('x\n{"k": // note\n  \'a]b\', "z": 1}', {"k": "a]b", "z": 1}),
+        ("it's prose, then ['a', 'b']", ["a", "b"]),
+    ],
+)
+def test_a_single_quote_after_a_comment_opens_a_string(raw: str, value: object) -> None:
+    from llm_guard_json import normalize
+
+    assert normalize(raw, {}).value == value

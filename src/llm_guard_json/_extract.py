@@ -40,6 +40,7 @@ _START = re.compile(r"[{\[｛［]")
 _EVENT = re.compile("[" + re.escape("".join(QUOTES)) + "]|[" + re.escape(_CLOSERS) + "]+")
 # A `'` opens a string only where JSON expects a value or key, so apostrophes in prose do not.
 _QUOTE_CONTEXT = frozenset("{[,:｛［，：、")
+_COMMENT_REACH = 256  # how far back a comment before a `'` is looked for: keeps the scan linear
 _THINK = re.compile(r"<\s*+(/?)\s*+think\s*+>", re.IGNORECASE)  # possessive: no backtracking
 _RUN = re.compile(r"`{3,}|~{3,}")
 _TAG = re.compile(r"[ \t]*+[\w+.#-]*+")
@@ -67,10 +68,32 @@ def _string_end(text: str, pos: int, close: str, stop: int) -> int:
 
 
 def _opens_string(text: str, i: int, floor: int) -> bool:
+    """Whether the `'` at text[i] stands where JSON expects a value or key (comments skipped)."""
     k = i - 1
+    for _ in range(4):  # whitespace and up to three comments: `[/* a */ // b` then a newline
+        start, k = k, _skip_space(text, k, floor)
+        if text[k] in _QUOTE_CONTEXT:
+            return True
+        if text.startswith("*/", k - 1):  # a block comment ends here: look before it (bounded)
+            opened = text.rfind("/*", max(floor, k - _COMMENT_REACH), k - 1)
+            if opened < 0:
+                return False
+            k = opened - 1
+        elif "\n" in text[k : start + 1]:  # a line comment may end the line before
+            line = text.rfind("\n", max(floor, k - _COMMENT_REACH), k) + 1
+            opened = text.find("//", line, k)
+            if opened < 0:
+                return False
+            k = opened - 1
+        else:
+            return False
+    return False
+
+
+def _skip_space(text: str, k: int, floor: int) -> int:
     while k > floor and text[k] in " \t\r\n":
         k -= 1
-    return text[k] in _QUOTE_CONTEXT
+    return k
 
 
 def value_end(text: str, start: int, stop: int) -> int:
