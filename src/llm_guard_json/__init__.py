@@ -1,5 +1,6 @@
 """llm_guard_json: every output of a fine-tuned model leaves in canonical form, or says why not."""
 
+from ._batch import normalize_many
 from ._deviation import CODES, Deviation, score
 from ._errors import ConfigError, GuardError, OutputRejected, SchemaError
 from ._field import Field
@@ -22,6 +23,7 @@ __all__ = [
     "Schema",
     "SchemaError",
     "normalize",
+    "normalize_many",
     "score",
     "shipped_names",
 ]
