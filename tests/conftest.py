@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+pytest_plugins = ["pytester"]
+
 HERE = Path(__file__).resolve().parent
 _SHARED = HERE.parents[1] / "shared" / "corpus" / "dev.jsonl"
 CORPUS_PATH = _SHARED if _SHARED.is_file() else HERE / "corpus" / "dev.jsonl"
