@@ -10,16 +10,12 @@ from hypothesis import strategies as st
 
 from conftest import load_corpus
 from llm_guard_json import Deviation, Result, normalize, score
+from llm_guard_json.strategies import damaged
 
 CASES = load_corpus()
 CANONICAL = [(c["schema"], c["expected"]) for c in CASES if c["expected"] is not None]
 RAWS = [(c["schema"], c["raw"]) for c in CASES]
 EXTRACTION = {"fence", "prose", "think"}
-# Prose a model writes around its answer: no brackets, quotes, fences or tags.
-PROSE = st.text(
-    alphabet=st.characters(categories=["L", "Zs"], include_characters="，。：！,.:!\n", exclude_characters="<>`~"),
-    max_size=60,
-)
 
 
 def _text(value: Any) -> str:
@@ -42,14 +38,7 @@ def wrapped(draw: st.DrawFn) -> tuple[str, Any, str]:
     """A canonical value, written as text and wrapped in fences, prose and <think> by chance."""
     schema, value = draw(st.sampled_from(CANONICAL))
     text = draw(st.sampled_from([_text(value), json.dumps(value, ensure_ascii=False, indent=2)]))
-    fence = draw(st.sampled_from(["", "```", "```json", "```JSON", "~~~", "~~~json"]))
-    if fence:
-        text = f"{fence}\n{text}\n{fence[:3]}"
-    before, after = draw(PROSE), draw(PROSE)
-    text = f"{before}\n{text}\n{after}"
-    if draw(st.booleans()):
-        text = f"<think>\n{draw(PROSE)}\n</think>\n{text}"
-    return schema, value, text
+    return schema, value, draw(st.just(text) | damaged(text, kinds=sorted(EXTRACTION)))
 
 
 @given(wrapped())
