@@ -213,3 +213,44 @@ def test_module_entry_point_reads_stdin() -> None:
     )
     assert proc.returncode == 0
     assert rows(proc.stdout)[0]["value"]["name"] == "李四"  # type: ignore[index]
+
+
+def _on_a_terminal(argv: list[str], *, stream: str) -> tuple[int, str]:
+    """Run the console script with `stream` ("stdout" or "stderr") on a pseudo-terminal."""
+    pty = pytest.importorskip("pty", reason="pseudo-terminals need a POSIX system")
+    import os
+
+    primary, secondary = pty.openpty()
+    script = shutil.which("llm-guard-json", path=str(Path(sys.executable).parent))
+    assert script is not None
+    pipes = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, stream: secondary}
+    env = {**os.environ, "COLUMNS": "120", "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    proc = subprocess.Popen([script, *argv], stdout=pipes["stdout"], stderr=pipes["stderr"], env=env)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the other side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(primary)
+    return proc.wait(timeout=120), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_terminal_gets_a_progress_bar_and_colour() -> None:
+    code, shown = _on_a_terminal(["normalize", str(EXAMPLES), "--schema", "resume", "--workers", "1"], stream="stderr")
+    assert code == 0
+    assert "normalizing" in shown and "━" in shown  # the progress bar
+    assert "mean score" in shown
+    code, shown = _on_a_terminal(["show", str(EXAMPLES), "ex-1", "--schema", "resume"], stream="stdout")
+    assert code == 0 and "\x1b[" in shown and "canonical value" in shown  # coloured
+
+
+def test_no_progress_bar_when_asked() -> None:
+    argv = ["normalize", str(EXAMPLES), "--schema", "resume", "--workers", "1", "--no-progress"]
+    code, shown = _on_a_terminal(argv, stream="stderr")
+    assert code == 0 and "normalizing" not in shown and "mean score" in shown
