@@ -254,3 +254,119 @@ def test_no_progress_bar_when_asked() -> None:
     argv = ["normalize", str(EXAMPLES), "--schema", "resume", "--workers", "1", "--no-progress"]
     code, shown = _on_a_terminal(argv, stream="stderr")
     assert code == 0 and "normalizing" not in shown and "mean score" in shown
+
+
+# -- the feedback flow: normalize --store, then export ----------------------------------------------
+
+
+def _prompted(tmp_path: Path) -> Path:
+    """The dev corpus as JSONL a team would have: a prompt (text or chat) beside each output."""
+    path = tmp_path / "outputs.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for i, case in enumerate(load_corpus()):
+            line: dict[str, object] = {"id": case["id"], "schema": case["schema"], "output": case["raw"]}
+            if i % 2:
+                line["messages"] = [
+                    {"role": "system", "content": "只输出JSON。"},
+                    {"role": "user", "content": f"抽取第{i}条"},
+                ]
+            else:
+                line["prompt"] = f"抽取第{i}条"
+            f.write(json.dumps(line, ensure_ascii=False) + "\n")
+    return path
+
+
+def test_store_then_export_every_format(tmp_path: Path) -> None:
+    from llm_guard_json.export import FORMATS
+    from llm_guard_json.feedback import FeedbackStore
+
+    source, store = _prompted(tmp_path), tmp_path / "feedback.db"
+    argv = ["normalize", str(source), "--schema", "resume", "--schema-field", "schema", "--store", str(store)]
+    code, _, err = run([*argv, "--model", "lora-v1", "--tag", "round1", "--workers", "2"])
+    assert code == 1 and "stored in" in err and "100 new of 100" in err
+    again = run([*argv, "--model", "lora-v1"])  # the same outputs again: deduplicated
+    assert "0 new of 100" in again[2]
+    with FeedbackStore(store) as fb:
+        records = list(fb.records())
+    cases = load_corpus()
+    assert len(records) == len(cases)
+    assert [r.raw for r in records] == [c["raw"] for c in cases]
+    assert all(r.model == "lora-v1" and r.tags == ["round1"] for r in records)
+    assert records[1].prompt[0] == {"role": "system", "content": "只输出JSON。"}  # type: ignore[index]
+    for fmt in FORMATS:
+        code, out, _ = run(["export", "--format", fmt, "--store", str(store), "--out", str(tmp_path / "train")])
+        assert code == 0, out
+        assert "exported" in out
+    written = sorted(p.name for p in (tmp_path / "train").iterdir())
+    assert "dataset_info.json" in written and "trl_dpo.jsonl" in written and "lf_kto_sharegpt.json" in written
+    dpo = [json.loads(line) for line in (tmp_path / "train" / "trl_dpo.jsonl").read_text(encoding="utf-8").splitlines()]
+    ok_deviating = [r for r in records if r.ok and r.score < 1 and r.raw.strip() != r.text]
+    assert len(dpo) == len(ok_deviating) > 0
+    assert {row["chosen"][0]["content"] for row in dpo} == {r.text for r in ok_deviating}
+
+
+def test_export_filters_and_split(tmp_path: Path) -> None:
+    source, store = _prompted(tmp_path), tmp_path / "feedback.db"
+    run(["normalize", str(source), "--schema", "resume", "--schema-field", "schema", "--store", str(store)])
+    base = ["export", "--format", "trl-dpo", "--store", str(store)]
+    assert run([*base, "--out", str(tmp_path / "a")])[0] == 0
+    assert run([*base, "--out", str(tmp_path / "b"), "--code", "fence", "--schema", "resume"])[0] == 0
+
+    def count(name: str) -> int:
+        return len((tmp_path / name / "trl_dpo.jsonl").read_text(encoding="utf-8").splitlines())
+
+    assert 0 < count("b") < count("a")
+    code, _, _ = run([*base, "--out", str(tmp_path / "c"), "--eval-fraction", "0.25", "--since", "2000-01-01"])
+    assert code == 0
+    assert {p.name for p in (tmp_path / "c").iterdir()} == {"trl_dpo_train.jsonl", "trl_dpo_eval.jsonl"}
+    assert run([*base, "--out", str(tmp_path / "d"), "--until", "2000-01-01"])[0] == 0  # nothing that old
+    assert run([*base, "--out", str(tmp_path / "e"), "--since", "last tuesday"])[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["export", "--format", "trl-ppo", "--store", "x.db", "--out", "o"], "invalid choice"),
+        (["export", "--format", "trl-dpo", "--store", "/no/such/feedback.db", "--out", "o"], "no feedback store"),
+    ],
+)
+def test_export_usage_errors(argv: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(argv)
+    assert code == 2
+    assert message in err + capsys.readouterr().err
+
+
+def test_a_store_in_a_missing_directory_is_an_input_error(tmp_path: Path) -> None:
+    target = tmp_path / "missing" / "feedback.db"
+    code, out, err = run(["normalize", str(EXAMPLES), "--schema", "resume", "--store", str(target)])
+    assert code == 2 and "does not exist" in err and out == ""
+    assert not target.parent.exists()
+
+
+def test_a_corrupt_store_is_an_input_error_and_export_writes_nothing(tmp_path: Path) -> None:
+    store = tmp_path / "feedback.db"
+    store.write_bytes(b"\x00garbage" * 100)
+    code, _, err = run(["normalize", str(EXAMPLES), "--schema", "resume", "--store", str(store)])
+    assert code == 2 and "feedback store" in err
+    out_dir = tmp_path / "train"
+    code, _, err = run(["export", "--format", "trl-dpo", "--store", str(store), "--out", str(out_dir)])
+    assert code == 2
+    assert not out_dir.exists() or not any(out_dir.iterdir())
+
+
+def test_a_bad_prompt_is_reported_and_the_rest_is_stored(tmp_path: Path) -> None:
+    from llm_guard_json.feedback import FeedbackStore
+
+    path = tmp_path / "outputs.jsonl"
+    lines = [
+        {"prompt": "抽取", "output": '{"name": "甲"}'},
+        {"messages": [{"role": "assistant", "content": "hi"}], "output": '{"name": "乙"}'},
+        {"output": '{"name": "丙"}'},  # no prompt at all: stored with an empty one
+    ]
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    store = tmp_path / "feedback.db"
+    code, out, err = run(["normalize", str(path), "--schema", "resume", "--store", str(store)])
+    assert code == 0 and len(rows(out)) == 3
+    assert "line 2: not stored" in err and "2 new of 3" in err
+    with FeedbackStore(store) as fb:
+        assert [r.prompt for r in fb.records()] == ["抽取", ""]

@@ -56,12 +56,39 @@ def _parser() -> argparse.ArgumentParser:
     )
     norm.add_argument("--out", help="write the JSONL here instead of stdout")
     norm.add_argument("--explain", action="store_true", help="explain each output instead of writing JSONL")
+    norm.add_argument("--store", help="record every output, its prompt and its result in this SQLite file")
+    norm.add_argument("--model", help="the model or adapter id to record (default: each line's `model` field)")
+    norm.add_argument("--tag", action="append", default=[], help="a tag to record with every output (repeatable)")
     score = commands.add_parser("score", parents=[reading, running], help="the summary only")
     score.add_argument("--json", action="store_true", help="the summary as JSON")
     show = commands.add_parser("show", parents=[reading], help="explain one output: raw, canonical, deviations")
     show.add_argument("id", help="the record's `id` field, else its line number")
     commands.add_parser("schemas", help="list the shipped schemas")
+    _export_parser(commands)
     return parser
+
+
+def _export_parser(commands: Any) -> None:
+    from .export import FORMATS, KTO_BALANCE
+
+    export = commands.add_parser("export", help="write DPO, KTO or SFT training files from a feedback store")
+    export.add_argument("--format", required=True, choices=FORMATS, help="the trainer's format")
+    export.add_argument("--store", required=True, help="the SQLite file `normalize --store` wrote")
+    export.add_argument("--out", required=True, help="the directory to write into (created if missing)")
+    export.add_argument("--name", help="the dataset name (default: the format, with _ for -)")
+    export.add_argument("--min-score", type=float, help="only records scoring at least this")
+    export.add_argument("--max-score", type=float, help="only records scoring at most this")
+    export.add_argument("--code", action="append", default=[], help="only records with this deviation code or family")
+    export.add_argument("--exclude-code", action="append", default=[], help="no records with this code or family")
+    export.add_argument("--schema", help="only records of this schema name")
+    export.add_argument("--model", help="only records of this model or adapter id")
+    export.add_argument("--since", help="only records from this time on (ISO 8601, or seconds since the epoch)")
+    export.add_argument("--until", help="only records before this time (ISO 8601, or seconds since the epoch)")
+    export.add_argument("--eval-fraction", type=float, default=0.0, help="send this share to NAME_eval, by hash")
+    export.add_argument("--kto-balance", choices=KTO_BALANCE, help="KTO: weight or subsample into TRL's 1:1 to 4:3")
+    export.add_argument(
+        "--standard", action="store_true", help="TRL: plain strings instead of chat messages (string prompts only)"
+    )
 
 
 def _console(stream: TextIO) -> Console:
@@ -118,6 +145,7 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     writing = args.command == "normalize" and not args.explain
     with contextlib.ExitStack() as stack:
         stack.enter_context(stream)
+        recorder = _Recorder(stack, args, errors) if getattr(args, "store", None) else None
         sink = stack.enter_context(Path(args.out).open("w", encoding="utf-8")) if getattr(args, "out", None) else out
         progress = _progress(stack, err, size, quiet=args.no_progress)
         reader = Reader(
@@ -130,13 +158,114 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         for record, result in _results(args, schema, reader):
             summary.add(result, args.min_score)
+            if recorder is not None:
+                recorder.add(record, result)
             if writing:
                 sink.write(json.dumps(_row(record, result), ensure_ascii=False) + "\n")
             elif args.command == "normalize":
                 _console(sink).print(*_explained(record, result), markup=False)
         summary.skipped = reader.skipped
+        if recorder is not None:
+            recorder.flush()
+            errors.print(recorder.line(), markup=False)
     _report(args, summary, out, errors)
     return 2 if summary.skipped else 0 if summary.passed else 1
+
+
+class _Recorder:
+    """Writes each output, its prompt and its result to the feedback store, a batch at a time."""
+
+    BATCH = 256
+
+    def __init__(self, stack: contextlib.ExitStack, args: argparse.Namespace, errors: Console) -> None:
+        from .feedback import FeedbackStore
+
+        self.store = stack.enter_context(FeedbackStore(args.store))
+        self.model, self.tags, self.errors = args.model, tuple(args.tag), errors
+        self.batch: list[Any] = []
+        self.seen = self.new = self.unstored = 0
+
+    def add(self, record: Record, result: Result) -> None:
+        """Queue one output; its prompt is the line's `prompt` (text) or `messages` (a chat list)."""
+        from ._errors import ConfigError
+        from .feedback import Item, _check_prompt
+
+        self.seen += 1
+        fields = record.fields
+        prompt = fields["prompt"] if isinstance(fields.get("prompt"), str) else fields.get("messages", "")
+        model = self.model or (fields["model"] if isinstance(fields.get("model"), str) else None)
+        attempt = fields.get("attempt", 1)
+        try:
+            _check_prompt(prompt)
+            item = Item(result, prompt, model, attempt if isinstance(attempt, int) and attempt >= 1 else 1, self.tags)
+        except ConfigError as e:
+            self.unstored += 1
+            self.errors.print(f"line {record.number}: not stored: {e}", markup=False)
+            return
+        self.batch.append(item)
+        if len(self.batch) >= self.BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch:
+            self.new += self.store.add_many(self.batch)
+            self.batch = []
+
+    def line(self) -> str:
+        unstored = f"; {self.unstored:,} not stored (a bad prompt)" if self.unstored else ""
+        return f"stored in {self.store.path}: {self.new:,} new of {self.seen:,}{unstored}"
+
+
+def _export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .export import Filters, export_store
+    from .feedback import FeedbackStore
+
+    if not Path(args.store).is_file():
+        print(f"llm-guard-json: no feedback store at {args.store!r}; write one with `normalize ... --store`", file=err)
+        return 2
+    filters = Filters(
+        min_score=args.min_score,
+        max_score=args.max_score,
+        codes=tuple(args.code),
+        exclude_codes=tuple(args.exclude_code),
+        schema=args.schema,
+        model=args.model,
+        since=_when(args.since, "--since"),
+        until=_when(args.until, "--until"),
+    )
+    conversational = False if args.standard else None
+    with FeedbackStore(args.store) as store:
+        report = export_store(
+            store,
+            args.format,
+            args.out,
+            name=args.name,
+            filters=filters,
+            eval_fraction=args.eval_fraction,
+            kto_balance=args.kto_balance,
+            conversational=conversational,
+        )
+    for line in report.lines():
+        print(line, file=out)
+    return 0
+
+
+def _when(text: str | None, option: str) -> float | None:
+    """ISO 8601 (a date or a time; UTC when no zone is given) or seconds since the epoch."""
+    import datetime as dt
+
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        example = "2026-11-01 or 2026-11-01T08:00:00+08:00"
+        raise GuardError(f"{option} takes an ISO 8601 time such as {example}, not {text!r}") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)).timestamp()
 
 
 def _progress(stack: contextlib.ExitStack, err: TextIO, size: int | None, *, quiet: bool) -> Any:
@@ -215,6 +344,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             return 0
         if args.command == "show":
             return _show(args, out, err)
+        if args.command == "export":
+            return _export(args, out, err)
         return _run(args, out, err)
     except GuardError as e:
         print(f"llm-guard-json: {e}", file=err)
