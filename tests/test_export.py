@@ -489,6 +489,8 @@ def test_kto_report_weight(tmp_path: Path) -> None:
     assert "kto_chosen_weight: 3.0 and kto_rejected_weight: 1.0" in "\n".join(report.lines())
     plain = export_store(_kto_records(30, 10), "trl-kto", tmp_path)
     assert (plain.desirable_weight, plain.undesirable_weight) == (1.0, 1.0)
+    assert "outside TRL's range; weights 3.0 and 1.0 bring it in" in "\n".join(plain.lines())
+    assert "outside" not in "\n".join(export_store(_kto_records(10, 12), "trl-kto", tmp_path).lines())
 
 
 @pytest.mark.parametrize(("bad", "good", "kept"), [(30, 10, (10, 10)), (10, 30, (13, 10)), (10, 12, (12, 10))])
@@ -702,3 +704,8 @@ def test_importing_the_package_or_the_exporter_loads_no_training_stack() -> None
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_kto_weights_survive_floating_point() -> None:
+    wd, wu = kto_weights(345, 483)  # 483 / 345 is 1.4, but 1.4 * 345 is 482.99999999999994
+    assert wu == 1.0 and wd * 345 >= 483

@@ -53,8 +53,14 @@ def kto_weights(desirable: int, undesirable: int) -> tuple[float, float]:
     if desirable <= 0 or undesirable <= 0 or (undesirable <= desirable and 100 * desirable <= 133 * undesirable):
         return 1.0, 1.0
     if desirable < undesirable:
-        return _round_up(undesirable / desirable), 1.0
-    return 1.0, _round_up(desirable / (1.33 * undesirable))
+        weight = _round_up(undesirable / desirable)
+        while weight * desirable < undesirable:  # 1.4 * 345 < 483 in floating point
+            weight = round(weight + 0.01, 2)
+        return weight, 1.0
+    weight = _round_up(desirable / (1.33 * undesirable))
+    while desirable > 1.33 * weight * undesirable:
+        weight = round(weight + 0.01, 2)
+    return 1.0, weight
 
 
 def _round_up(x: float) -> float:
@@ -114,6 +120,12 @@ class ExportReport:
             lines.append(f"  set kto_chosen_weight: {wd} and kto_rejected_weight: {wu} in the training YAML")
         if not d or not u:
             lines.append("  warning: one class only; KTO can train on it, with a conservative learning rate")
+        elif not 1.0 <= round(wd * d / (wu * u), 2) <= 1.33:
+            sd, su = kto_weights(d, u)
+            lines.append(
+                f"  warning: outside TRL's range; weights {sd} and {su} bring it in (kto_balance='weight'), "
+                "or kto_balance='subsample' drops rows of the commoner class"
+            )
         return lines
 
 
