@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import re
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import MB, repeat_to
+from llm_guard_json._damage import Style, emit
 from llm_guard_json._deviation import CODES
 from llm_guard_json._errors import ConfigError
 from llm_guard_json._parse import MISSING, Parsed, parse, quick, repair
@@ -409,12 +409,16 @@ def _within(part: Any, whole: Any) -> bool:
     return part == whole and type(part) is type(whole)
 
 
-_PLAIN = st.text(alphabet="abc 中,:#/", max_size=8)
-_DICTS = st.recursive(
-    st.none() | st.booleans() | st.integers(-1000, 1000) | _PLAIN,
-    lambda inner: st.lists(inner, min_size=1, max_size=4) | st.dictionaries(_PLAIN, inner, min_size=1, max_size=4),
-    max_leaves=15,
-).filter(lambda v: isinstance(v, dict))
+def _dicts(text: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, object]]:
+    """Small JSON objects whose keys and strings are drawn from `text`."""
+    return st.recursive(
+        st.none() | st.booleans() | st.integers(-1000, 1000) | text,
+        lambda inner: st.lists(inner, min_size=1, max_size=4) | st.dictionaries(text, inner, min_size=1, max_size=4),
+        max_leaves=15,
+    ).filter(lambda v: isinstance(v, dict))
+
+
+_DICTS = _dicts(st.text(alphabet="abc 中,:#/", max_size=8))
 
 
 def _python_style(value: object) -> str:
@@ -436,35 +440,8 @@ def test_quick_and_tolerant_repairs_agree(value: dict[str, object]) -> None:
     assert parse(text).value == repair(text).value == value
 
 
-def _styled(value: object, quote: str, bare_keys: bool, colon: str, comma: str) -> str:
-    """A value as a model might write it: strings in `quote` ("'" or "“"), keys bare where they
-    can be, full-width separators."""
-
-    def text(s: str) -> str:
-        if quote == "“":
-            return "“" + json.dumps(s, ensure_ascii=False)[1:-1] + "”"
-        return "'" + json.dumps(s, ensure_ascii=False)[1:-1].replace('\\"', '"').replace("'", "\\'") + "'"
-
-    def key(k: str) -> str:
-        return k if bare_keys and re.fullmatch(r"[^\W\d]\w*", k) else text(k)
-
-    if isinstance(value, dict):
-        return (
-            "{"
-            + comma.join(f"{key(k)}{colon}{_styled(v, quote, bare_keys, colon, comma)}" for k, v in value.items())
-            + "}"
-        )
-    if isinstance(value, list):
-        return "[" + comma.join(_styled(v, quote, bare_keys, colon, comma) for v in value) + "]"
-    return text(value) if isinstance(value, str) else json.dumps(value)
-
-
 _QUOTED = st.text(alphabet="ab 中,:#/'\"\\：，{}", max_size=8)
-_STYLED = st.recursive(
-    st.none() | st.booleans() | st.integers(-1000, 1000) | _QUOTED,
-    lambda inner: st.lists(inner, min_size=1, max_size=4) | st.dictionaries(_QUOTED, inner, min_size=1, max_size=4),
-    max_leaves=15,
-).filter(lambda v: isinstance(v, dict))
+_STYLED = _dicts(_QUOTED)
 
 
 @given(_STYLED, st.sampled_from(["'", "“"]), st.booleans())
@@ -472,7 +449,7 @@ def test_quick_and_tolerant_repairs_agree_on_quotes_keys_and_full_width(
     value: dict[str, object], quote: str, bare_keys: bool
 ) -> None:
     colon, comma = ("：", "，") if quote == "“" else (":", ",")
-    text = _styled(value, quote, bare_keys, colon, comma)
+    text = emit(value, Style(key_quote="" if bare_keys else quote, string_quote=quote, colon=colon, comma=comma))
     assert parse(text).value == repair(text).value == value
 
 
