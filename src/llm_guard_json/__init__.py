@@ -9,6 +9,7 @@ from ._pipeline import normalize
 from ._result import Result
 from ._schema import Schema, shipped_names
 from .canonical import DEFAULT_CANONICALIZERS
+from .guard import guard
 
 __all__ = [
     "CODES",
@@ -22,6 +23,7 @@ __all__ = [
     "Result",
     "Schema",
     "SchemaError",
+    "guard",
     "normalize",
     "normalize_many",
     "score",
