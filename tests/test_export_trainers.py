@@ -10,7 +10,6 @@ import importlib
 import json
 import logging
 import math
-import os
 import sys
 import tempfile
 import types
@@ -20,10 +19,7 @@ from typing import Any
 
 import pytest
 
-# Nothing may be downloaded: the hub libraries read these when they are first imported.
-for _flag in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
-    os.environ[_flag] = "1"
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+import tiny_model  # sets the offline flags before any hub library is imported
 
 datasets = pytest.importorskip("datasets", reason="the `train` extra is not installed (pip install '.[train]')")
 
@@ -34,10 +30,6 @@ from test_export import CHAT, CLEAN, MESSY, NOT_OK, SYSTEM, USER, realistic, rec
 # transformers deprecates the gradient-checkpointing names that TRL still calls
 pytestmark = pytest.mark.filterwarnings("ignore:.*gradient_checkpointing.*:FutureWarning")
 TRAIN_REASON = "the `train` extra (torch, transformers, peft, trl) is not installed"
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
 
 
 def _records(chat: bool) -> list[StoredRecord]:
@@ -56,46 +48,13 @@ def _records(chat: bool) -> list[StoredRecord]:
 def tiny() -> SimpleNamespace:
     """A byte-level BPE tokenizer trained here, with a chat template, and a factory of 2-layer Llama models."""
     torch = pytest.importorskip("torch", reason=TRAIN_REASON)
-    transformers = pytest.importorskip("transformers", reason=TRAIN_REASON)
+    pytest.importorskip("transformers", reason=TRAIN_REASON)
     pytest.importorskip("peft", reason=TRAIN_REASON)
     pytest.importorskip("trl", reason=TRAIN_REASON)
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
     torch.set_num_threads(1)
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    texts = [t for r in realistic() for t in (r.raw, r.text or "")]
-    bpe.train_from_iterator(
-        texts,
-        trainers.BpeTrainer(
-            vocab_size=600,
-            special_tokens=["<|pad|>", "<|im_start|>", "<|im_end|>"],
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),  # every byte: any text can be encoded
-            show_progress=False,
-        ),
-    )
-    tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_object=bpe, pad_token="<|pad|>", eos_token="<|im_end|>")
-    tokenizer.chat_template = CHAT_TEMPLATE
-
-    def model() -> Any:
-        torch.manual_seed(0)
-        config = transformers.LlamaConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=64,
-            num_hidden_layers=2,
-            num_attention_heads=4,
-            num_key_value_heads=2,
-            max_position_embeddings=2048,
-            tie_word_embeddings=True,
-            pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-            bos_token_id=None,
-        )
-        return transformers.LlamaForCausalLM(config)
-
-    return SimpleNamespace(tokenizer=tokenizer, model=model)
+    tokenizer = tiny_model.tokenizer([t for r in realistic() for t in (r.raw, r.text or "")])
+    return SimpleNamespace(tokenizer=tokenizer, model=lambda: tiny_model.llama(tokenizer))
 
 
 def _train(tiny: SimpleNamespace, kind: str, data: Path, tmp_path: Path, **config: Any) -> Any:
