@@ -40,3 +40,12 @@ def check_case(case: dict[str, Any]) -> None:
     assert result.ok, [d.as_dict() for d in result.deviations]
     assert result.value == expected
     assert result.text == json.dumps(expected, ensure_ascii=False, separators=(",", ":"))
+
+
+def pytest_report_header(config: Any) -> str:
+    """Says where tests/test_llama_server.py finds llama-server, or that its first test builds it."""
+    import llama_server
+
+    where = llama_server.cache_dir()
+    state = "cached" if llama_server.is_built() else "not built yet: the first test builds it (5 to 15 min)"
+    return f"llama-server {llama_server.VERSION} (tests/test_llama_server.py, marker llama_server): {state}, {where}"

@@ -45,16 +45,16 @@ def tokenizer(texts: Iterable[str], vocab_size: int = 600) -> Any:
     return tok
 
 
-def llama(tok: Any, seed: int = 0) -> Any:
-    """A 2-layer Llama with random weights (seeded) for `tok`'s vocabulary."""
+def llama(tok: Any, seed: int = 0, hidden_size: int = 32, **config: Any) -> Any:
+    """A 2-layer Llama with random weights (seeded) for `tok`'s vocabulary; `config` overrides LlamaConfig fields."""
     import torch
     import transformers
 
     torch.manual_seed(seed)
-    config = transformers.LlamaConfig(
+    llama_config = transformers.LlamaConfig(
         vocab_size=len(tok),
-        hidden_size=32,
-        intermediate_size=64,
+        hidden_size=hidden_size,
+        intermediate_size=2 * hidden_size,
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
@@ -63,8 +63,9 @@ def llama(tok: Any, seed: int = 0) -> Any:
         pad_token_id=tok.pad_token_id,
         eos_token_id=tok.eos_token_id,
         bos_token_id=None,
+        **config,
     )
-    return transformers.LlamaForCausalLM(config)
+    return transformers.LlamaForCausalLM(llama_config)
 
 
 def save_base_and_adapter(tok: Any, root: Path) -> tuple[Path, Path]:
