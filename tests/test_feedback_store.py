@@ -453,9 +453,8 @@ def test_a_read_only_file_is_refused(tmp_path: Path) -> None:
 
 
 def _open_without_root_powers(path: Path) -> str:
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        pytest.skip("running as root, and no setpriv: chmod does not make the file read-only")
+    setpriv = shutil.which("setpriv")  # util-linux: on every Debian machine
+    assert setpriv is not None, "as root, chmod does not make a file read-only: install util-linux's setpriv"
     code = (
         "import sys\nfrom llm_guard_json.feedback import FeedbackStore, StoreError\n"
         "try:\n    FeedbackStore(sys.argv[1])\nexcept StoreError as e:\n    print(e)\n"
@@ -463,8 +462,9 @@ def _open_without_root_powers(path: Path) -> str:
     drop = ["--bounding-set", "-dac_override,-dac_read_search,-fowner"]
     command = [setpriv, *drop, sys.executable, "-c", code, str(path)]
     child = subprocess.run(command, check=False, capture_output=True, text=True, timeout=60)
-    if child.returncode != 0 and child.stderr.startswith("setpriv"):
-        pytest.skip(f"running as root, and setpriv cannot drop capabilities here: {child.stderr.strip()[:200]}")
+    assert not child.stderr.startswith("setpriv"), (
+        f"setpriv cannot drop capabilities here ({child.stderr.strip()[:200]}); run the tests as a user, not root"
+    )
     assert child.returncode == 0, child.stderr
     return child.stdout
 
