@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from ._batch import default_workers, normalize_pairs
-from ._errors import GuardError
+from ._errors import ConfigError, GuardError
 from ._records import FIELDS, Reader, Record
 from ._result import Result
 from ._schema import Schema, as_schema, shipped_names
@@ -187,8 +187,7 @@ class _Recorder:
 
     def add(self, record: Record, result: Result) -> None:
         """Queue one output; its prompt is the line's `prompt` (text) or `messages` (a chat list)."""
-        from ._errors import ConfigError
-        from .feedback import Item, _check_prompt
+        from .feedback import Item, _check_prompt  # loaded with the store: a lookup, not a load
 
         self.seen += 1
         fields = record.fields

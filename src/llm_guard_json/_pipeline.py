@@ -25,6 +25,7 @@ from ._scalars import wanted_types
 from ._schema import Schema, as_schema, node_memo
 from ._types import JSON, Canonicalizers, Path
 from ._validate import validate
+from .canonical import DEFAULT_CANONICALIZERS
 
 _SCALARS = {"string", "number", "integer", "boolean", "null"}
 _CUT = frozenset({"limit.size", "limit.depth"})
@@ -51,8 +52,6 @@ def _text_of(raw: Any) -> tuple[str, list[Deviation]]:
 def _canonicalizers(schema: Schema, override: Canonicalizers | None) -> Canonicalizers:
     chosen = override if override is not None else schema.canonicalizers
     if chosen is None:
-        from .canonical import DEFAULT_CANONICALIZERS
-
         chosen = DEFAULT_CANONICALIZERS
     elif not isinstance(chosen, Mapping):
         raise ConfigError("canonicalizers must be a mapping of name -> function, e.g. DEFAULT_CANONICALIZERS | {...}")
