@@ -65,3 +65,22 @@ def test_reads_ahead_only_a_few_chunks() -> None:
 def test_bad_arguments_name_the_fix(kwargs: dict[str, int], word: str) -> None:
     with pytest.raises(ConfigError, match=word):
         list(normalize_many(["{}"], Schema("resume"), **kwargs))
+
+
+def test_a_deviation_survives_pickling_and_copying_unchanged() -> None:
+    import copy
+    import pickle
+
+    from llm_guard_json import Deviation
+
+    for d in (Deviation("fence"), Deviation("canon.x", ("a", 0, "b"), "why", weight=0.7)):
+        for twin in (pickle.loads(pickle.dumps(d)), copy.copy(d), copy.deepcopy(d)):
+            assert twin == d and type(twin) is Deviation
+            assert (twin.code, twin.path, twin.detail, twin.weight) == (d.code, d.path, d.detail, d.weight)
+
+
+def test_bytes_outputs_come_back_decoded_from_the_workers() -> None:
+    raws: list[str | bytes] = [b'{"name": "a"}', b'{"name": "\xff"}', '{"name": "c"}'] * 3
+    got = list(normalize_many(raws, "resume", workers=2, chunk_size=2))
+    assert [g.raw for g in got] == [normalize(r, "resume").raw for r in raws]
+    assert all(isinstance(g.raw, str) for g in got)

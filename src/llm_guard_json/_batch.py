@@ -12,7 +12,7 @@ import itertools
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ._deviation import Deviation
 from ._errors import ConfigError
@@ -25,8 +25,9 @@ from ._types import JSON, Canonicalizers
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
-#: What a worker sends back for one output: raw, value, ok, deviations, score, found.
-_Row = tuple[str, JSON, bool, tuple[Deviation, ...], float, bool]
+#: What a worker sends back for one output: raw (None when it is the text sent), value, ok,
+#: deviations, score, found.
+_Row = tuple[str | None, JSON, bool, tuple[Deviation, ...], float, bool]
 
 _SETTINGS: dict[str, Any] = {}  # in a worker: the schema and options of its pool
 
@@ -106,9 +107,10 @@ def _pooled(
             nxt = next(chunks, None)
             if nxt is not None:
                 window.append((nxt, pool.submit(_work, nxt)))
-            for (_, own), (raw, value, ok, devs, score, found) in zip(chunk, rows, strict=True):
+            for (sent, own), (raw, value, ok, devs, score, found) in zip(chunk, rows, strict=True):
                 schema = default if own is None else as_schema(own)
-                yield Result(raw, value, ok, devs, score, schema, found)
+                text = cast(str, sent) if raw is None else raw  # None: the str sent, unchanged
+                yield Result(text, value, ok, devs, score, schema, found)
 
 
 def _chunks(pairs: Iterable[tuple[str | bytes, Any]], size: int) -> Iterator[list[tuple[str | bytes, Any]]]:
@@ -127,5 +129,5 @@ def _work(chunk: list[tuple[str | bytes, Any]]) -> list[_Row]:
     out = []
     for raw, own in chunk:
         r = normalize(raw, default if own is None else own, **options)
-        out.append((r.raw, r.value, r.ok, r.deviations, r.score, r.found))
+        out.append((None if r.raw is raw else r.raw, r.value, r.ok, r.deviations, r.score, r.found))
     return out
