@@ -3,6 +3,7 @@
   normalize INPUT --schema S   JSONL out (input fields + value, ok, score, deviations), then a summary
   score INPUT --schema S       the summary only
   show INPUT ID --schema S     one output explained: raw and canonical side by side, each deviation
+  report RUN [RUN ...]         per-run figures side by side and what to train next (--json, --html FILE)
   schemas                      the shipped schemas and their titles
 
 INPUT is a JSONL file, a text file holding one output, or `-` for standard input. Exit
@@ -65,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("id", help="the record's `id` field, else its line number")
     commands.add_parser("schemas", help="list the shipped schemas")
     _export_parser(commands)
+    from ._report import add_arguments
+
+    add_arguments(commands.add_parser("report", help="a deviation report per run, and what to train next"))
     return parser
 
 
@@ -345,6 +349,10 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             return _show(args, out, err)
         if args.command == "export":
             return _export(args, out, err)
+        if args.command == "report":
+            from ._report import run
+
+            return run(args, out, err)
         return _run(args, out, err)
     except GuardError as e:
         print(f"llm-guard-json: {e}", file=err)
