@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 #: deviations, score, found.
 _Row = tuple[str | None, JSON, bool, tuple[Deviation, ...], float, bool]
 
+#: Outputs per chunk sent to a worker: on two cores, 256 resumes ran 1.86x one worker, 64 ran 1.71x
+#: (benchmarks/bench_scaling.py); fewer, larger messages cost the reading process less.
+CHUNK_SIZE = 256
+
 _SETTINGS: dict[str, Any] = {}  # in a worker: the schema and options of its pool
 
 
@@ -45,7 +49,7 @@ def normalize_many(
     schema: Any,
     *,
     workers: int | None = None,
-    chunk_size: int = 64,
+    chunk_size: int = CHUNK_SIZE,
     canonicalizers: Canonicalizers | None = None,
     weights: Mapping[str, float] | None = None,
     limits: Limits | None = None,
@@ -54,7 +58,8 @@ def normalize_many(
 
     `workers` defaults to every core; 1 runs in this process. With more, `schema` must be
     something a worker can rebuild (a shipped name, a path, a dict, a model class or a
-    Schema made from one) and custom canonicalizers must be importable functions.
+    Schema made from one) and custom canonicalizers must be importable functions. At most
+    two chunks of `chunk_size` outputs per worker are read ahead.
     """
     return normalize_pairs(
         ((raw, None) for raw in outputs),
@@ -72,7 +77,7 @@ def normalize_pairs(
     schema: Any,
     *,
     workers: int | None = None,
-    chunk_size: int = 64,
+    chunk_size: int = CHUNK_SIZE,
     canonicalizers: Canonicalizers | None = None,
     weights: Mapping[str, float] | None = None,
     limits: Limits | None = None,
@@ -127,7 +132,9 @@ def _start(source: Any, options: dict[str, Any]) -> None:
 def _work(chunk: list[tuple[str | bytes, Any]]) -> list[_Row]:
     default, options = _SETTINGS["schema"], _SETTINGS["options"]
     out = []
+    seen: dict[Deviation, Deviation] = {}  # equal deviations, one object: pickled once, rebuilt once
     for raw, own in chunk:
         r = normalize(raw, default if own is None else own, **options)
-        out.append((None if r.raw is raw else r.raw, r.value, r.ok, r.deviations, r.score, r.found))
+        devs = tuple([seen.setdefault(d, d) for d in r.deviations])
+        out.append((None if r.raw is raw else r.raw, r.value, r.ok, devs, r.score, r.found))
     return out
