@@ -150,6 +150,13 @@ class NormalizeColumns:
         return out
 
 
+def check_counts(**counts: int | None) -> None:
+    """Raise ConfigError naming the first count that is neither None nor a positive int."""
+    for name, n in counts.items():
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise ConfigError(f"{name} must be a positive int, not {n!r}")
+
+
 def _missing(empty: Result) -> Result:
     """The result for no output at all: an empty output's, its `no_json` saying so."""
     devs = tuple(dataclasses.replace(d, detail=_MISSING) if d.code == "no_json" else d for d in empty.deviations)

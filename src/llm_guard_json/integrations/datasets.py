@@ -30,7 +30,7 @@ except ImportError as e:  # tests/test_integrations_datasets.py runs this in a s
 from .._errors import ConfigError
 from .._limits import Limits
 from .._types import Canonicalizers
-from ._columns import NormalizeColumns, arrow_schema
+from ._columns import NormalizeColumns, arrow_schema, check_counts
 
 __all__ = ["normalize_dataset"]
 
@@ -57,9 +57,7 @@ def normalize_dataset(
     if not isinstance(ds, datasets.Dataset):
         hint = "; for a DatasetDict, call it on each split" if isinstance(ds, datasets.DatasetDict) else ""
         raise ConfigError(f"normalize_dataset takes a datasets.Dataset, not {type(ds).__name__}{hint}")
-    for name, n in (("batch_size", batch_size), ("num_proc", num_proc)):
-        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-            raise ConfigError(f"{name} must be a positive int, not {n!r}")
+    check_counts(batch_size=batch_size, num_proc=num_proc)
     fn = NormalizeColumns.build(
         schema, column=column, prefix=prefix, canonicalizers=canonicalizers, weights=weights, limits=limits
     )

@@ -27,7 +27,7 @@ except ImportError as e:  # tests/test_integrations_ray.py runs this in a subpro
 from .._errors import ConfigError
 from .._limits import Limits
 from .._types import Canonicalizers
-from ._columns import NormalizeColumns, arrow_schema
+from ._columns import NormalizeColumns, arrow_schema, check_counts
 
 __all__ = ["normalize_dataset"]
 
@@ -54,9 +54,7 @@ def normalize_dataset(
     """
     if not isinstance(ds, ray.data.Dataset):
         raise ConfigError(f"normalize_dataset takes a ray.data.Dataset, not {type(ds).__name__}")
-    for name, n in (("batch_size", batch_size), ("concurrency", concurrency)):
-        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
-            raise ConfigError(f"{name} must be a positive int, not {n!r}")
+    check_counts(batch_size=batch_size, concurrency=concurrency)
     core = NormalizeColumns.build(
         schema, column=column, prefix=prefix, canonicalizers=canonicalizers, weights=weights, limits=limits
     )
