@@ -157,7 +157,8 @@ def test_the_recommendation_follows_the_figures(tmp_path: Path) -> None:
     assert "20.0% of outputs have content problems" in actions["format"]["text"]
     assert "80.0% with only format deviations" in actions["format"]["text"]
     assert "fence 80.0%" in actions["format"]["text"]
-    assert "llm-guard-json export --format trl-dpo --store feedback.db --out data" in actions["format"]["text"]
+    steps = "--store feedback.db --model format` then `llm-guard-json export --format trl-dpo --store feedback.db"
+    assert steps + " --model format --out data`" in actions["format"]["text"]
     assert f"normalize {files['format']} --schema resume --store feedback.db" in actions["format"]["text"]
     assert "no_json 60.0%" in actions["content"]["text"] and "More SFT data" in actions["content"]["text"]
     assert "100.0% of outputs are ok" in actions["clean"]["text"] and "98.0%" in actions["edge"]["text"]
@@ -269,6 +270,59 @@ def test_bad_lines_are_reported_skipped_and_counted(runs: dict[str, Path], tmp_p
     (got,) = json.loads(out)["runs"]
     assert code == 2 and got["skipped_lines"] == 2 and got["outputs"] == len(lines)
     assert "mixed.jsonl:2: not a JSON object" in err and "mixed.jsonl:3: malformed ok, score or deviations" in err
+
+
+# -- runs from a feedback store ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def store(runs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The base and tuned outputs recorded in one feedback store, each under its model id."""
+    db = tmp_path_factory.mktemp("store") / "feedback.db"
+    argv = ["--schema", "resume", "--schema-field", "schema", "--workers", "1", "--store", str(db)]
+    for model, source in (("base", runs["raw"]), ("tuned", runs["tuned_raw"])):
+        run(["normalize", str(source), *argv, "--model", model, "--out", str(db.with_suffix(f".{model}.jsonl"))])
+    return db
+
+
+def test_a_store_gives_one_run_per_model_with_the_figures_of_the_files(runs: dict[str, Path], store: Path) -> None:
+    from llm_guard_json.feedback import FeedbackStore
+
+    got = report("--store", str(store))
+    assert [r["name"] for r in got["runs"]] == ["base", "tuned"]  # in the order they were stored
+    with FeedbackStore(store) as db:
+        held = {m: db.count(model=m) for m in ("base", "tuned")}
+    files = {r["name"]: r for r in report(str(runs["base"]), str(runs["tuned"]))["runs"]}
+    base, tuned = got["runs"]
+    assert base["outputs"] == held["base"] == files["base"]["outputs"]
+    for key in ("ok", "mean_score", "histogram", "codes", "fields", "categories"):
+        assert base[key] == files["base"][key], key
+    # an output the store already held (the same prompt, text and schema) counts for the model that stored it first
+    assert tuned["outputs"] == held["tuned"] < files["tuned"]["outputs"]
+    assert f"--store {store} --model base --out data" in got["runs"][0]["recommendation"]["text"]
+
+
+def test_a_store_run_per_model_asked_for_in_that_order(store: Path) -> None:
+    got = report("--store", str(store), "--model", "tuned", "--model", "base", "--name", "B", "--name", "A")
+    assert [r["name"] for r in got["runs"]] == ["B", "A"]
+    assert got["runs"][0]["mean_score"] > got["runs"][1]["mean_score"]  # tuned first, as asked
+    assert got["comparisons"][0]["from"] == "B"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--store", "{store}", "--model", "nobody"], "no records in"),
+        (["--store", "{store}", "{base}"], "leave out RUN files"),
+        (["--store", "/no/such/feedback.db"], "write one with `normalize ... --store`"),
+        (["{base}", "--model", "base"], "pass --store FILE too"),
+        ([], "at least one RUN"),
+    ],
+)
+def test_store_errors_exit_2_naming_the_fix(runs: dict[str, Path], store: Path, argv: list[str], message: str) -> None:
+    paths = {"store": str(store), **{k: str(v) for k, v in runs.items()}}
+    code, out, err = run(["report", *(a.format(**paths) for a in argv)])
+    assert code == 2 and message in err and out == ""
 
 
 # -- Figures itself: constant memory, and quantiles within one bin ----------------------------------------

@@ -3,7 +3,8 @@
   normalize INPUT --schema S   JSONL out (input fields + value, ok, score, deviations), then a summary
   score INPUT --schema S       the summary only
   show INPUT ID --schema S     one output explained: raw and canonical side by side, each deviation
-  report RUN [RUN ...]         per-run figures side by side and what to train next (--json, --html FILE)
+  report RUN [RUN ...]         per-run figures side by side and what to train next (--json, --html FILE;
+                               --store DB: one run per model a feedback store holds)
   schemas                      the shipped schemas and their titles
 
 INPUT is a JSONL file, a text file holding one output, or `-` for standard input. Exit
@@ -66,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("id", help="the record's `id` field, else its line number")
     commands.add_parser("schemas", help="list the shipped schemas")
     _export_parser(commands)
-    from ._report import add_arguments
+    from ._report_cli import add_arguments
 
     add_arguments(commands.add_parser("report", help="a deviation report per run, and what to train next"))
     return parser
@@ -350,7 +351,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         if args.command == "export":
             return _export(args, out, err)
         if args.command == "report":
-            from ._report import run
+            from ._report_cli import run
 
             return run(args, out, err)
         return _run(args, out, err)

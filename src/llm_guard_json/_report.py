@@ -3,31 +3,23 @@
 Each RUN is read once as a stream into `Figures` (constant memory: counters, a 20-bin score
 histogram, a heap of the ten worst outputs), then `build` turns the runs into one plain dict
 (the `--json` output, documented in docs/report.md) that the terminal table and the HTML
-report (_report_html) both render. Every code is either *format* (form the normalizer fixed:
+report (_report_html) both render; _report_cli reads the runs. Every code is either *format* (form the normalizer fixed:
 the canonical value can be a DPO *chosen*) or *content* (missing or unrecoverable content);
 the recommendation follows from those shares, with the numbers quoted.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import functools
 import heapq
 import itertools
-import json
 import math
-import shlex
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
-from ._batch import default_workers
 from ._deviation import Deviation
-from ._errors import GuardError
-from ._records import FIELDS, Reader
 from ._result import canonical_text
 from ._summary import field_of
 
@@ -85,7 +77,7 @@ class Figures:
 
     name: str
     source: str = ""
-    command: str = "--schema S"  # the reading options that normalize this run again
+    steps: str = ""  # the commands that turn this run into DPO pairs, each in `backquotes`
     outputs: int = 0
     ok: int = 0
     high: int = 0  # outputs scoring HIGH_SCORE or more
@@ -193,12 +185,11 @@ def recommend(f: Figures) -> dict[str, str]:
             "text": f"More SFT data: {why}. The model misses content, not form: add SFT examples covering "
             f"{f.top(CONTENT, 'codes')} at {f.top(CONTENT, 'fields')}.",
         }
-    normalize = f"llm-guard-json normalize {shlex.quote(f.source)} {f.command} --store feedback.db"
     return {
         "action": "dpo",
         "text": f"DPO on the exported pairs: {why}, so their canonical values can be the chosen answers. "
-        f"Top format codes: {f.top(FORMAT, 'codes')}; fields: {f.top(FORMAT, 'fields')}. "
-        f"Run `{normalize}` then `llm-guard-json export --format trl-dpo --store feedback.db --out data`.",
+        f"Top format codes: {f.top(FORMAT, 'codes')}; fields: {f.top(FORMAT, 'fields')}."
+        + (f" Run {f.steps}." if f.steps else ""),
     }
 
 
@@ -291,106 +282,3 @@ def table(report: dict[str, Any], top: int = 5) -> list[RenderableType]:
     lines += [Text.assemble((f"{r['name']}: ", "bold"), r["recommendation"]["text"]) for r in runs]
     lines += [Text(c["text"]) for c in report["comparisons"]]
     return lines
-
-
-# -- the command line ---------------------------------------------------------------------------
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The `report` subcommand's options (its reading options are `score`'s)."""
-    parser.add_argument("runs", nargs="+", metavar="RUN", help="normalize --out JSONL, or raw outputs with --schema")
-    parser.add_argument("--schema", help="normalize raw outputs with this schema first (a shipped name or a path)")
-    parser.add_argument("--field", help=f"the JSONL field holding the output (default: {', then '.join(FIELDS)})")
-    parser.add_argument("--schema-field", help="take each record's schema from this JSONL field (else --schema)")
-    parser.add_argument("--format", choices=("auto", "jsonl", "text"), default="auto", help="how to read each RUN")
-    parser.add_argument("--workers", type=int, help=f"processes to use (default: every core, {default_workers()})")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar, even on a terminal")
-    parser.add_argument("--name", action="append", default=[], help="a run's name (repeatable, in RUN order)")
-    parser.add_argument("--json", action="store_true", help="the figures as JSON instead of a table")
-    parser.add_argument("--html", metavar="PATH", help="also write a self-contained HTML report with charts")
-
-
-def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """The `report` subcommand: 0 written, 2 a usage or input error (a skipped line included)."""
-    from ._cli import _console
-
-    if args.html:
-        from ._report_html import require_matplotlib
-
-        require_matplotlib()
-    if args.name and len(args.name) != len(args.runs):
-        raise GuardError(f"--name given {len(args.name)} times for {len(args.runs)} runs: one per RUN, or none")
-    if args.runs.count("-") > 1:
-        raise GuardError("standard input (-) can be read once only")
-    names = args.name or [p if p == "-" else Path(p).stem for p in args.runs]
-    names = [n if n not in names[:i] else f"{n} ({i + 1})" for i, n in enumerate(names)]
-    errors = _console(err)
-    runs = [_read(path, name, args, err, errors) for path, name in zip(args.runs, names, strict=True)]
-    report = build(runs)
-    if args.html:
-        from ._report_html import render
-
-        try:
-            Path(args.html).write_text(render(report), encoding="utf-8", errors="replace")
-        except OSError as e:
-            raise GuardError(f"cannot write {args.html!r}: {e.strerror}") from None
-        errors.print(f"report written to {args.html}", markup=False)
-    if args.json:
-        out.write(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
-    else:
-        _console(out).print(*table(report), sep="\n")
-    return 2 if any(f.skipped for f in runs) else 0
-
-
-def _read(path: str, name: str, args: argparse.Namespace, err: TextIO, errors: Any) -> Figures:
-    from ._cli import _open, _progress
-
-    try:
-        stream, size = _open(path)
-    except OSError as e:
-        raise GuardError(f"cannot read {path!r}: {e.strerror}") from None
-    options = [
-        f"--{o.replace('_', '-')} {shlex.quote(v)}" for o in ("field", "schema_field") if (v := getattr(args, o))
-    ]
-    figures = Figures(name, path, " ".join([f"--schema {shlex.quote(args.schema or 'S')}", *options]))
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(stream)
-        progress = _progress(stack, err, size, quiet=args.no_progress)
-        warn = lambda m: errors.print(m, markup=False)  # noqa: E731
-        reader = Reader(stream, path, fmt=args.format, field=args.field, warn=warn, progress=progress)
-        for outcome in _normalized(args, reader) if args.schema else _as_read(reader, path):
-            figures.add(outcome)
-        figures.skipped = reader.skipped
-    return figures
-
-
-def _normalized(args: argparse.Namespace, reader: Reader) -> Iterator[Outcome]:
-    from ._cli import _results
-    from ._schema import as_schema
-
-    for record, r in _results(args, as_schema(args.schema), reader):
-        yield Outcome(record.number, record.fields.get("id"), r.raw, r.ok, r.score, r.deviations, r.value, r.found)
-
-
-def _as_read(reader: Reader, path: str) -> Iterator[Outcome]:
-    """The results `normalize --out` wrote; a line without them stops the run, naming the fix."""
-    for record in reader:
-        row = record.fields
-        if not {"ok", "score", "deviations"} <= row.keys():
-            raise GuardError(
-                f"{path}:{record.number}: no normalize results (ok, score, deviations) on this line: pass --schema S "
-                f"to normalize raw outputs, or run `llm-guard-json normalize {path} --schema S --out RUN.jsonl` first"
-            )
-        devs, ok, score = row["deviations"], row["ok"], row["score"]
-        number = isinstance(score, int | float) and not isinstance(score, bool) and 0 <= score <= 1
-        if not (number and isinstance(ok, bool) and isinstance(devs, list) and all(map(_deviation, devs))):
-            reader.skipped += 1
-            reader.warn(f"{path}:{record.number}: malformed ok, score or deviations; skipped")
-            continue
-        found = not any(d["code"] == "no_json" for d in devs)
-        yield Outcome(record.number, row.get("id"), record.output, ok, float(score), devs, row.get("value"), found)
-
-
-def _deviation(d: Any) -> bool:
-    """A deviation as normalize --out writes it: at least a string code and pointer."""
-    return isinstance(d, dict) and isinstance(d.get("code"), str) and isinstance(d.get("pointer"), str)
