@@ -20,7 +20,9 @@ from llm_guard_json._cli import main
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium")) if p and Path(p).is_file()), None)
 SECTIONS = ("summary", "recommendation", "ok-rate", "scores", "codes", "fields", "worst")
 
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (/usr/bin/chromium)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no Chromium at /usr/bin/chromium: `apt-get install chromium` (.ci/run installs it)"
+)
 
 
 @pytest.fixture(scope="module")
