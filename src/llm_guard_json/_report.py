@@ -69,6 +69,7 @@ class Outcome:
     deviations: Sequence[Deviation | dict[str, Any]]  # a result's, or the dicts normalize --out wrote
     value: Any = None
     found: bool = True
+    text: str | None = None  # the canonical text, where it is already written (a feedback store's)
 
 
 @dataclass
@@ -124,7 +125,7 @@ class Figures:
         item = (-o.score, -int(o.ok), -o.number)
         if len(self.heap) == WORST and item <= self.heap[0][:3]:
             return
-        canonical = canonical_text(o.value) if o.found else None
+        canonical = o.text if o.text is not None else canonical_text(o.value) if o.found else None
         raw = o.raw if len(o.raw) <= RAW_KEPT else o.raw[:RAW_KEPT] + f"… ({len(o.raw):,} characters)"
         entry = {"line": o.number, "id": o.id, "score": round(o.score, 6), "ok": o.ok, "raw": raw}
         entry |= {

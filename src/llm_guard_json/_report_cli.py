@@ -154,10 +154,19 @@ def _from_store(args: argparse.Namespace) -> list[Figures]:
                 if args.model:
                     continue
                 figures = runs[record.model] = Figures(record.model or _NO_MODEL, args.store)
-            value = json.loads(record.text) if record.text is not None else None
-            id_ = record.key[:12]
-            found = record.text is not None
-            figures.add(Outcome(number, id_, record.raw, record.ok, record.score, record.deviations, value, found))
+            found, text = record.text is not None, record.text  # kept as text: only the worst ten show it
+            figures.add(
+                Outcome(
+                    number,
+                    record.key[:12],
+                    record.raw,
+                    record.ok,
+                    record.score,
+                    record.deviations,
+                    found=found,
+                    text=text,
+                )
+            )
     empty = [m for m, f in runs.items() if not f.outputs]
     if empty or not runs:
         raise GuardError(f"no records in {args.store} for the model(s) {empty}" if empty else f"{args.store} is empty")
